@@ -1,0 +1,3 @@
+"""Newsdesk: article metadata service."""
+
+__version__ = "0.1.0"

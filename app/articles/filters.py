@@ -1,0 +1,196 @@
+"""Listing parameters of §3.1 and their translation to SQL."""
+
+import operator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, literal, select
+
+from app import search
+from app.ingest.urls import InvalidURL, article_id, canonical_url, check_url
+from app.models import LISTED, STUB, UNPUBLISHED, Article, ArticleTag, ArticleTopic, Provider, Topic
+from app.pagination import SortKey, fingerprint
+
+FACET_NAMES = ("topic", "provider", "category", "tag", "type")
+SORT_KEYS = ("publishedDateTime", "quality", "heat", "title", "relevance")
+_COLUMNS = {"publishedDateTime": "published_at", "quality": "quality", "heat": "heat"}
+
+
+class InvalidParam(ValueError):
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
+
+
+@dataclass
+class ListParams:
+    min_quality: int | None = None
+    max_quality: int | None = None
+    min_heat: int | None = None
+    max_heat: int | None = None
+    topics: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    category: str | None = None
+    type: str | None = None
+    locale: str | None = None
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+    q: str | None = None
+    url: str | None = None
+    include_stubs: bool = False
+    published: bool = True
+    sort: list[tuple[str, bool]] = field(default_factory=lambda: [("publishedDateTime", True)])
+    scope_topic: int | None = None
+    scope_provider: int | None = None
+
+    def validate(self) -> None:
+        for low, high, name in (
+            (self.min_quality, self.max_quality, "Quality"),
+            (self.min_heat, self.max_heat, "Heat"),
+        ):
+            if low is not None and high is not None and low > high:
+                raise InvalidParam(f"min{name}", f"min{name} must not be greater than max{name}")
+        if self.url is not None:
+            try:
+                check_url(self.url)
+            except InvalidURL as exc:
+                raise InvalidParam("url", f"url {exc}") from None
+        if any(key == "relevance" for key, _ in self.sort) and not self.q:
+            raise InvalidParam("sort", "sort by relevance needs q")
+
+    def fingerprint(self, authorized: bool) -> str:
+        parts = [[k, v] for k, v in sorted(vars(self).items())]
+        return fingerprint([*parts, authorized])
+
+
+def parse_sort(value: str | None) -> list[tuple[str, bool]]:
+    if value is None or not value.strip():
+        return [("publishedDateTime", True)]
+    keys: list[tuple[str, bool]] = []
+    for raw in value.split(","):
+        item = raw.strip()
+        desc = item.startswith("-")
+        name = item.removeprefix("-").removeprefix("+")
+        if name not in SORT_KEYS:
+            allowed = ", ".join(SORT_KEYS)
+            raise InvalidParam("sort", f"unknown sort key {name!r}; use {allowed}, '-' to reverse")
+        if any(name == seen for seen, _ in keys):
+            raise InvalidParam("sort", f"sort key {name!r} is given twice")
+        keys.append((name, desc))
+    return keys
+
+
+def states(params: ListParams, authorized: bool) -> list[int]:
+    if not params.published:
+        return [UNPUBLISHED] if authorized else []
+    return [LISTED, STUB] if params.include_stubs else [LISTED]
+
+
+@dataclass
+class Plan:
+    """A filtered statement plus the sort keys and id column to page it by."""
+
+    stmt: Select[Any]
+    keys: list[SortKey]
+    id_expr: Any
+    empty: bool = False
+
+
+def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Plan:
+    """Build the filtered SELECT of article ids for `params`, driven from the best index."""
+    allowed_states = states(params, authorized)
+    topic_ids = _ids(session, Topic, Topic.slug, params.topics)
+    provider_ids = _ids(session, Provider, Provider.domain, params.providers)
+    if params.topics and not topic_ids or params.providers and not provider_ids:
+        allowed_states = []
+    single_topic = _single(params.scope_topic, topic_ids)
+    first = params.sort[0][0]
+    via_topic = single_topic is not None and first in _COLUMNS and not params.q
+
+    if via_topic:
+        link = ArticleTopic
+        stmt = select(link.article_id.label("id")).where(link.topic_id == single_topic)
+        cols: dict[str, Any] = {
+            "published_at": link.published_at, "quality": link.quality, "heat": link.heat,
+        }  # fmt: skip
+        id_expr: Any = link.article_id
+        state_col: Any = link.state
+        stmt = stmt.join(Article, Article.id == link.article_id)
+    else:
+        stmt = select(Article.id.label("id"))
+        cols = {"published_at": Article.published_at, "quality": Article.quality,
+                "heat": Article.heat}  # fmt: skip
+        id_expr = Article.id
+        state_col = Article.state
+        topic_filter = [t for t in [params.scope_topic] if t is not None]
+        if topic_filter:
+            stmt = stmt.where(Article.id.in_(_topic_members(topic_filter)))
+        if params.topics:
+            stmt = stmt.where(Article.id.in_(_topic_members(topic_ids)))
+
+    stmt = stmt.where(state_col.in_(allowed_states) if len(allowed_states) != 1
+                      else state_col == allowed_states[0])  # fmt: skip
+    conditions = [
+        (params.min_quality, cols["quality"], operator.ge),
+        (params.max_quality, cols["quality"], operator.le),
+        (params.min_heat, cols["heat"], operator.ge),
+        (params.max_heat, cols["heat"], operator.le),
+        (params.published_after, cols["published_at"], operator.ge),
+        (params.published_before, cols["published_at"], operator.lt),
+        (params.category, Article.category, operator.eq),
+        (params.type, Article.type, operator.eq),
+        (params.locale, Article.locale, operator.eq),
+        (params.scope_provider, Article.provider_id, operator.eq),
+    ]
+    for value, column, compare in conditions:
+        if value is not None:
+            stmt = stmt.where(compare(column, value))
+    if via_topic and params.topics:
+        stmt = stmt.where(Article.id.in_(_topic_members(topic_ids)))
+    if params.providers:
+        stmt = stmt.where(Article.provider_id.in_(provider_ids))
+    if params.tags:
+        stmt = stmt.where(
+            Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag.in_(params.tags)))
+        )
+    if params.url is not None:
+        stmt = stmt.where(Article.id == article_id(canonical_url(params.url.strip())))
+    relevance = None
+    if params.q:
+        parts = search.terms(params.q)
+        if parts:
+            joined, condition, relevance = search.match(dialect, parts)
+            stmt = stmt.join(joined, condition) if joined is not None else stmt.where(condition)
+    keys = []
+    for name, desc in params.sort:
+        if name == "relevance":
+            # "relevance" lists the best match first; "-relevance" reverses it.
+            keys.append(SortKey(name, relevance if relevance is not None else literal(0.0), not desc))
+        elif name == "title":
+            keys.append(SortKey(name, Article.title, desc))
+        else:
+            column = _COLUMNS[name]
+            keys.append(SortKey(name, cols[column], desc, is_datetime=column == "published_at"))
+    return Plan(stmt, keys, id_expr, empty=not allowed_states)
+
+
+def _single(scope: int | None, ids: list[int]) -> int | None:
+    if scope is not None:
+        return scope
+    return ids[0] if len(ids) == 1 else None
+
+
+def _topic_members(topic_ids: list[int]) -> Select[Any]:
+    return select(ArticleTopic.article_id).where(
+        ArticleTopic.topic_id.in_(topic_ids) if len(topic_ids) != 1
+        else ArticleTopic.topic_id == topic_ids[0]
+    )  # fmt: skip
+
+
+def _ids(session: Any, model: Any, key: Any, values: list[str]) -> list[int]:
+    if not values:
+        return []
+    return list(session.scalars(select(model.id).where(and_(key.in_(values)))))

@@ -1,0 +1,331 @@
+"""Article reads: listings with keyset pages, counts and facets; detail; related; delete."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, text
+from sqlalchemy.orm import Session
+
+from app.articles.filters import ListParams, Plan, plan
+from app.ingest.urls import format_id
+from app.models import (
+    STUB,
+    UNPUBLISHED,
+    Article,
+    ArticleImage,
+    ArticleRelated,
+    ArticleSource,
+    ArticleTag,
+    ArticleTopic,
+    Provider,
+    Topic,
+)
+from app.pagination import BadCursor, SortKey, after, decode_cursor, encode_cursor, order_by
+
+FACET_SIZE = 20
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"
+
+
+def list_articles(
+    *,
+    session: Session,
+    params: ListParams,
+    limit: int,
+    cursor: str | None,
+    count: bool,
+    facets: Sequence[str],
+    authorized: bool,
+) -> dict[str, Any]:
+    """One page of matching articles with the next cursor, and optional total and facets."""
+    dialect = session.get_bind().dialect.name
+    query = plan(params, dialect, authorized, session)
+    query_hash = params.fingerprint(authorized)
+    values = decode_cursor(cursor, query_hash, query.keys) if cursor else None
+    if query.empty:
+        rows: list[Row[Any]] = []
+    else:
+        rows = _page(session, query, values, limit)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(query_hash, [*last[1:], last[0]])
+    ids = [row[0] for row in rows]
+    items = load_items(session, ids, authorized)
+    return {
+        "items": [items[i] for i in ids],
+        "nextCursor": next_cursor,
+        "total": _count(session, query) if count else None,
+        "facets": _facets(session, query, facets) if facets else None,
+    }
+
+
+def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -> list[Row[Any]]:
+    """Rows (id, sort values...) in order: non-null first key, then the null group."""
+    keys = query.keys
+    first = keys[0]
+    base = query.stmt.add_columns(*[k.expr.label(f"k{i}") for i, k in enumerate(keys)])
+    nullable = first.name != "relevance"
+    rows: list[Row[Any]] = []
+    if values is None or values[0] is not None:
+        stmt = base.where(first.expr.is_not(None)) if nullable else base
+        if values is not None:
+            bound = first.expr <= values[0] if first.desc else first.expr >= values[0]
+            stmt = stmt.where(bound, after(keys, values, query.id_expr))
+        stmt = stmt.order_by(*order_by(keys, query.id_expr, first_not_null=True))
+        rows = list(session.execute(stmt.limit(limit + 1)))
+    if len(rows) <= limit and nullable:
+        stmt = base.where(first.expr.is_(None))
+        if values is not None and values[0] is None:
+            stmt = stmt.where(after(keys[1:], values[1:], query.id_expr))
+        stmt = stmt.order_by(*order_by(keys[1:], query.id_expr, first_not_null=False))
+        rows.extend(session.execute(stmt.limit(limit + 1 - len(rows))))
+    return rows
+
+
+def _count(session: Session, query: Plan) -> int:
+    if query.empty:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(query.stmt.subquery())) or 0)
+
+
+def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    result: dict[str, list[dict[str, Any]]] = {}
+    matches = query.stmt.subquery()
+    for name in names:
+        if query.empty:
+            result[name] = []
+            continue
+        count = func.count().label("n")
+        if name == "topic":
+            stmt = (
+                select(Topic.slug, Topic.name, count)
+                .join(ArticleTopic, ArticleTopic.topic_id == Topic.id)
+                .where(ArticleTopic.article_id.in_(select(matches.c.id)))
+                .group_by(Topic.id, Topic.slug, Topic.name)
+            )
+        elif name == "provider":
+            stmt = (
+                select(Provider.domain, Provider.name, count)
+                .join(Article, Article.provider_id == Provider.id)
+                .where(Article.id.in_(select(matches.c.id)))
+                .group_by(Provider.id, Provider.domain, Provider.name)
+            )
+        elif name == "tag":
+            stmt = (
+                select(ArticleTag.tag, ArticleTag.tag, count)
+                .where(ArticleTag.article_id.in_(select(matches.c.id)))
+                .group_by(ArticleTag.tag)
+            )
+        else:
+            column = Article.category if name == "category" else Article.type
+            stmt = (
+                select(column, column, count)
+                .where(Article.id.in_(select(matches.c.id)), column.is_not(None))
+                .group_by(column)
+            )
+        rows = session.execute(stmt.order_by(count.desc(), stmt.selected_columns[0]).limit(FACET_SIZE))
+        result[name] = [{"value": v, "name": n, "count": c} for v, n, c in rows]
+    return result
+
+
+def _visible(column: Any, authorized: bool) -> Any:
+    return column.in_([0, 1, 2]) if authorized else column != UNPUBLISHED
+
+
+def load_items(session: Session, ids: Sequence[int], authorized: bool) -> dict[int, dict[str, Any]]:
+    """List items for `ids` in a constant number of statements."""
+    if not ids:
+        return {}
+    ids = list(ids)
+    rows = session.execute(
+        select(Article, Provider.name, Provider.domain)
+        .outerjoin(Provider, Provider.id == Article.provider_id)
+        .where(Article.id.in_(ids))
+        .execution_options(populate_existing=False)
+    ).all()
+    topics: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for article_id, name, slug in session.execute(
+        select(ArticleTopic.article_id, Topic.name, Topic.slug)
+        .join(Topic, Topic.id == ArticleTopic.topic_id)
+        .where(ArticleTopic.article_id.in_(ids))
+        .order_by(ArticleTopic.article_id, ArticleTopic.position)
+    ):
+        topics[article_id].append({"name": name, "slug": slug})
+    tags: dict[int, list[str]] = defaultdict(list)
+    for article_id, tag in session.execute(
+        select(ArticleTag.article_id, ArticleTag.tag)
+        .where(ArticleTag.article_id.in_(ids))
+        .order_by(ArticleTag.article_id, ArticleTag.position)
+    ):
+        tags[article_id].append(tag)
+    images: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for image in session.scalars(
+        select(ArticleImage)
+        .where(ArticleImage.article_id.in_(ids))
+        .order_by(ArticleImage.article_id, ArticleImage.position)
+    ):
+        images[image.article_id].append({
+            "url": image.url, "width": image.width, "height": image.height,
+            "isCached": image.is_cached, "title": image.title, "attribution": image.attribution,
+        })  # fmt: skip
+    related: dict[int, int] = defaultdict(int)
+    other = Article.__table__.alias("other")
+    for near, far in ((ArticleRelated.source_id, ArticleRelated.target_id),
+                      (ArticleRelated.target_id, ArticleRelated.source_id)):  # fmt: skip
+        for article_id, n in session.execute(
+            select(near, func.count())
+            .join(other, other.c.id == far)
+            .where(near.in_(ids), _visible(other.c.state, authorized))
+            .group_by(near)
+        ):
+            related[article_id] += n
+    items: dict[int, dict[str, Any]] = {}
+    for article, provider_name, provider_domain in rows:
+        items[article.id] = {
+            "id": format_id(article.id),
+            "title": article.title,
+            "excerpt": article.excerpt,
+            "category": article.category,
+            "type": article.type,
+            "published": article.published,
+            "locale": article.locale,
+            "publishedDateTime": iso(article.published_at),
+            "updatedDateTime": iso(article.updated_at),
+            "webUrl": article.web_url,
+            "originalUrl": article.original_url,
+            "ampWebUrl": article.amp_web_url,
+            "cdnAmpWebUrl": article.cdn_amp_web_url,
+            "quality": article.quality,
+            "heat": article.heat,
+            "provider": None
+            if provider_domain is None
+            else {"name": provider_name, "domain": provider_domain},
+            "topics": topics[article.id],
+            "tags": tags[article.id],
+            "images": images[article.id],
+            "relatedCount": related[article.id],
+            "stub": article.state == STUB,
+        }
+    return items
+
+
+def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[str, Any] | None:
+    """Detail of one article, or None when it does not exist for this caller."""
+    article = session.get(Article, article_id)
+    if article is None or (article.state == UNPUBLISHED and not authorized):
+        return None
+    item = load_items(session, [article_id], authorized)[article_id]
+    related = list_related(
+        session=session, article_id=article_id, authorized=authorized, limit=100
+    )["items"]
+    return {
+        **item,
+        "body": article.body,
+        "related": related,
+        "secured": article.secured,
+        "extra": article.extra,
+        "ingestedAt": iso(article.ingested_at),
+        "sourceSha256": article.source_sha256,
+    }
+
+
+def visible_article(session: Session, article_id: int, authorized: bool) -> bool:
+    state = session.scalar(select(Article.state).where(Article.id == article_id))
+    return state is not None and (state != UNPUBLISHED or authorized)
+
+
+def list_related(
+    *,
+    session: Session,
+    article_id: int,
+    authorized: bool,
+    limit: int,
+    direction: str = "both",
+    min_quality: int | None = None,
+    min_heat: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Outgoing links in file order, then incoming links newest first."""
+    query_hash = f"{article_id}:{direction}:{min_quality}:{min_heat}:{authorized}"
+    phase, position, values = _related_cursor(cursor, query_hash)
+    found: list[tuple[int, str]] = []
+    target = Article.__table__.alias("target")
+
+    def filtered(stmt: Any) -> Any:
+        stmt = stmt.where(_visible(target.c.state, authorized))
+        if min_quality is not None:
+            stmt = stmt.where(target.c.quality >= min_quality)
+        if min_heat is not None:
+            stmt = stmt.where(target.c.heat >= min_heat)
+        return stmt
+
+    if direction in ("both", "outgoing") and phase == "out":
+        stmt = filtered(
+            select(ArticleRelated.target_id, ArticleRelated.position)
+            .join(target, target.c.id == ArticleRelated.target_id)
+            .where(ArticleRelated.source_id == article_id, ArticleRelated.position > position)
+            .order_by(ArticleRelated.position)
+            .limit(limit + 1)
+        )
+        found += [(tid, f"out:{pos}") for tid, pos in session.execute(stmt)]
+    if direction in ("both", "incoming") and len(found) <= limit:
+        key = SortKey("publishedDateTime", target.c.published_at, True, is_datetime=True)
+        stmt = filtered(
+            select(ArticleRelated.source_id, target.c.published_at)
+            .join(target, target.c.id == ArticleRelated.source_id)
+            .where(ArticleRelated.target_id == article_id)
+        )
+        if values is not None:
+            stmt = stmt.where(after([key], values, target.c.id))
+        stmt = stmt.order_by(*order_by([key], target.c.id, first_not_null=False))
+        for sid, published_at in session.execute(stmt.limit(limit + 1 - len(found))):
+            found.append((sid, "in:" + encode_cursor("", [published_at, sid])))
+    next_cursor = None
+    if len(found) > limit:
+        found = found[:limit]
+        next_cursor = encode_cursor(query_hash, [found[-1][1]])
+    items = load_items(session, [i for i, _ in found], authorized)
+    return {
+        "items": [
+            {**items[i], "direction": "outgoing" if mark.startswith("out") else "incoming"}
+            for i, mark in found
+        ],
+        "nextCursor": next_cursor,
+        "total": None,
+        "facets": None,
+    }
+
+
+def _related_cursor(cursor: str | None, query_hash: str) -> tuple[str, int, list[Any] | None]:
+    if cursor is None:
+        return "out", -1, None
+    (mark, _) = decode_cursor(cursor, query_hash, [SortKey("mark", None, False)])[:2]
+    if isinstance(mark, str) and mark.startswith("out:") and mark[4:].isdigit():
+        return "out", int(mark[4:]), None
+    if isinstance(mark, str) and mark.startswith("in:"):
+        key = SortKey("publishedDateTime", None, True, is_datetime=True)
+        return "in", 0, decode_cursor(mark[3:], "", [key])
+    raise BadCursor("cursor is malformed")
+
+
+def get_source(*, session: Session, article_id: int, authorized: bool) -> bytes | None:
+    """The exact bytes the article was last ingested from."""
+    if not visible_article(session, article_id, authorized):
+        return None
+    return session.scalar(select(ArticleSource.content).where(ArticleSource.article_id == article_id))
+
+
+def delete_article(*, session: Session, article_id: int) -> bool:
+    """Remove an article with its links; True if it existed."""
+    if session.get(Article, article_id) is None:
+        return False
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("DELETE FROM article_fts WHERE rowid = :id"), {"id": article_id})
+    session.execute(delete(Article).where(Article.id == article_id))
+    return True

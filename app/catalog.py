@@ -1,0 +1,114 @@
+"""Providers and topics share one shape: a keyed list with article counts and cursors."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import LISTED, Article, ArticleTopic, Provider, Topic
+from app.pagination import SortKey, after, decode_cursor, encode_cursor, fingerprint, order_by
+
+SORTS = ("name", "-name", "articleCount", "-articleCount")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """How to count and key one kind of catalogue entry."""
+
+    model: Any
+    key: Any
+    counts: Select[Any]
+    averages: bool
+
+    def stats(self) -> Any:
+        return self.counts.group_by(self.counts.selected_columns[0]).subquery("stats")
+
+
+def _provider_counts() -> Select[Any]:
+    return select(
+        Article.provider_id.label("owner"),
+        func.count().label("n"),
+        func.avg(Article.quality).label("avg_quality"),
+        func.avg(Article.heat).label("avg_heat"),
+    ).where(Article.state == LISTED, Article.provider_id.is_not(None))
+
+
+def _topic_counts() -> Select[Any]:
+    return select(ArticleTopic.topic_id.label("owner"), func.count().label("n")).where(
+        ArticleTopic.state == LISTED
+    )
+
+
+PROVIDERS = Catalog(Provider, Provider.domain, _provider_counts(), averages=True)
+TOPICS = Catalog(Topic, Topic.slug, _topic_counts(), averages=False)
+
+
+def _select(catalog: Catalog) -> tuple[Select[Any], Any]:
+    stats = catalog.stats()
+    count = func.coalesce(stats.c.n, 0)
+    columns = [catalog.key.label("key"), catalog.model.name.label("name"), count.label("n")]
+    if catalog.averages:
+        columns += [stats.c.avg_quality, stats.c.avg_heat]
+    stmt = select(*columns).outerjoin(stats, stats.c.owner == catalog.model.id)
+    return stmt, count
+
+
+def _row(catalog: Catalog, row: Any) -> dict[str, Any]:
+    key_name = "domain" if catalog is PROVIDERS else "slug"
+    item: dict[str, Any] = {key_name: row.key, "name": row.name, "articleCount": int(row.n)}
+    if catalog.averages:
+        item["avgQuality"] = _average(row.avg_quality)
+        item["avgHeat"] = _average(row.avg_heat)
+    return item
+
+
+def _average(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def list_entries(
+    *, session: Session, catalog: Catalog, q: str | None, sort: str, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of providers or topics, filtered by a case-insensitive substring."""
+    stmt, count = _select(catalog)
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(
+            func.lower(catalog.model.name).like(pattern, escape="\\"),
+            catalog.key.like(pattern, escape="\\"),
+        ))  # fmt: skip
+    name = sort.removeprefix("-")
+    expr = catalog.model.name if name == "name" else count
+    keys = [SortKey(name, expr, sort.startswith("-"))]
+    query_hash = fingerprint([catalog.key.key, q, sort])
+    # The key (domain or slug) breaks ties; it is unique, so the order is total.
+    tie = catalog.key
+    if cursor:
+        values = decode_cursor(cursor, query_hash, keys)
+        stmt = stmt.where(after(keys, values, tie))
+    rows = session.execute(
+        stmt.order_by(*order_by(keys, tie, first_not_null=True)).limit(limit + 1)
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(query_hash, [last.name if name == "name" else last.n, last.key])
+    return {
+        "items": [_row(catalog, row) for row in rows],
+        "nextCursor": next_cursor,
+        "total": None,
+        "facets": None,
+    }
+
+
+def get_entry(*, session: Session, catalog: Catalog, key: str) -> dict[str, Any] | None:
+    """One provider or topic with its counts, or None."""
+    stmt, _ = _select(catalog)
+    row = session.execute(stmt.where(catalog.key == key)).first()
+    return None if row is None else _row(catalog, row)
+
+
+def entry_id(*, session: Session, catalog: Catalog, key: str) -> int | None:
+    return session.scalar(select(catalog.model.id).where(catalog.key == key))

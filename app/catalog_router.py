@@ -1,0 +1,83 @@
+"""Routes for /v1/providers and /v1/topics, and their scoped article listings."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from app import catalog
+from app.articles.router import Cursor, Limit, Listing, listing, paged, run_listing
+from app.db import Database
+from app.http import JSON, Problem, database
+from app.pagination import BadCursor
+from app.schemas import PROBLEM, ArticlePage, Provider, ProviderPage, Topic, TopicPage
+
+Sort = Literal["name", "-name", "articleCount", "-articleCount"]
+
+
+def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: type) -> APIRouter:
+    """`{key}` is the provider's domain or the topic's slug."""
+    router = APIRouter(prefix=prefix, tags=[noun + "s"])
+
+    def normalise(value: str) -> str:
+        value = value.strip().lower()
+        return value.removeprefix("www.") if noun == "provider" else value
+
+    @router.get("", response_model=page, responses={400: PROBLEM, 422: PROBLEM})
+    def list_entries(
+        request: Request,
+        db: Annotated[Database, Depends(database)],
+        q: Annotated[str | None, Query(max_length=200, description="substring of name or key")] = None,
+        sort: Sort = "-articleCount",
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> Response:
+        with db.read() as session:
+            try:
+                result = catalog.list_entries(
+                    session=session, catalog=entry, q=q, sort=sort, limit=limit, cursor=cursor
+                )
+            except BadCursor as exc:
+                raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
+        return paged(result, request)
+
+    @router.get("/{key}", response_model=item, responses={404: PROBLEM})
+    def get_entry(key: str, db: Annotated[Database, Depends(database)]) -> Response:
+        with db.read() as session:
+            found = catalog.get_entry(session=session, catalog=entry, key=normalise(key))
+        if found is None:
+            raise Problem(404, f"no {noun} {key!r}")
+        return JSON(found)
+
+    @router.get(
+        "/{key}/articles",
+        response_model=ArticlePage,
+        responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
+    )
+    def list_articles(
+        key: str,
+        request: Request,
+        listing: Annotated[Listing, Depends(listing)],
+        db: Annotated[Database, Depends(database)],
+    ) -> Response:
+        with db.read() as session:
+            owner = catalog.entry_id(session=session, catalog=entry, key=normalise(key))
+        if owner is None:
+            raise Problem(404, f"no {noun} {key!r}")
+        if noun == "topic":
+            listing.params.scope_topic = owner
+        else:
+            listing.params.scope_provider = owner
+        return run_listing(db, listing, request)
+
+    for route, summary in zip(router.routes, (
+        f"List {noun}s with article counts",
+        f"One {noun}",
+        f"Articles of one {noun}, with the parameters of /v1/articles",
+    ), strict=True):  # fmt: skip
+        route.summary = summary  # type: ignore[attr-defined]
+    return router
+
+
+providers = _routes("/v1/providers", "provider", catalog.PROVIDERS, Provider, ProviderPage)
+topics = _routes("/v1/topics", "topic", catalog.TOPICS, Topic, TopicPage)

@@ -1,0 +1,156 @@
+"""`newsdesk serve | ingest | migrate`."""
+
+import argparse
+import os
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from app.config import Settings
+from app.db import Database
+from app.ingest.load import Result
+from app.ingest.run import ingest
+from app.migrate import upgrade
+from app.uploads.archives import is_archive
+from app.uploads.service import documents, limits_of
+
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".yaml", ".yml", ".json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate, load seeds into an empty database, serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    load = commands.add_parser("ingest", help="ingest files, folders and archives")
+    load.add_argument("paths", nargs="+", type=Path)
+    load.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parser processes")
+    commands.add_parser("migrate", help="bring the database schema to head")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "migrate":
+        upgrade(Database(settings.database_url).engine)
+        print("database schema is at head")
+        return 0
+    if args.command == "ingest":
+        return run_ingest(settings, args.paths, jobs=args.jobs)
+    return run_serve(settings, args.host, args.port, args.workers)
+
+
+def walk(paths: list[Path]) -> Iterator[tuple[str, Path]]:
+    """Documents and archives under the given paths, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if file.name.lower().endswith(DOCUMENT_SUFFIXES) or is_archive(file.name):
+                    yield str(file.relative_to(path.parent)), file
+        else:
+            yield str(path), path
+
+
+def read_all(settings: Settings, paths: list[Path]) -> Iterator[tuple[str, bytes | None, str | None]]:
+    for name, path in walk(paths):
+        try:
+            with path.open("rb") as handle:
+                for entry in documents([(name, handle)], settings):
+                    yield entry.source, entry.data, entry.problem
+        except OSError as exc:
+            yield name, None, f"cannot be read: {exc.strerror}"
+
+
+def run_ingest(settings: Settings, paths: list[Path], *, jobs: int) -> int:
+    """Ingest every document under `paths`; exit status 1 if any was rejected."""
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    limits, _ = limits_of(settings)
+    totals: Counter[str] = Counter()
+    rejected: list[Result] = []
+    progress = _progress()
+
+    def note(results: list[Result]) -> None:
+        for result in results:
+            totals[result.status] += 1
+            if result.status == "rejected":
+                rejected.append(result)
+        if progress is not None:
+            progress.update(len(results))
+
+    def stream() -> Iterator[tuple[str, bytes]]:
+        for source, data, problem in read_all(settings, paths):
+            if data is None:
+                note([Result(source, "rejected", errors=[{"field": None, "message": problem}])])
+            else:
+                yield source, data
+
+    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        ingest(db, stream(), limits, executor=executor, on_batch=note)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if progress is not None:
+            progress.close()
+    for result in rejected:
+        reasons = "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in result.errors
+        )
+        print(f"rejected {result.source}: {reasons}", file=sys.stderr)
+    summary = ", ".join(f"{totals[s]} {s}" for s in ("created", "updated", "unchanged", "rejected"))
+    print(f"{sum(totals.values())} documents: {summary}")
+    return 1 if totals["rejected"] else 0
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=" docs", file=sys.stderr)
+
+
+def load_seeds(settings: Settings, db: Database) -> int:
+    """Ingest `seeds/` into an empty database; return how many documents were stored."""
+    from sqlalchemy import func, select
+
+    from app.models import Article
+
+    with db.read() as session:
+        if session.scalar(select(func.count()).select_from(Article)):
+            return 0
+    if not settings.seeds_dir.is_dir():
+        return 0
+    limits, _ = limits_of(settings)
+    items = [(name, path.read_bytes()) for name, path in walk([settings.seeds_dir])]
+    results = ingest(db, items, limits)
+    return sum(r.status in ("created", "updated") for r in results)
+
+
+def run_serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    stored = load_seeds(settings, db)
+    if stored:
+        print(f"loaded {stored} seed documents from {settings.seeds_dir}/")
+    if not settings.api_keys:
+        key = secrets.token_urlsafe(24)
+        # Workers re-read settings from the environment, so the key goes there.
+        os.environ["NEWSDESK_API_KEYS"] = key
+        print(f"no NEWSDESK_API_KEYS set; this run's API key (shown once): {key}", flush=True)
+    db.dispose()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0

@@ -1,0 +1,117 @@
+"""Engine and session set-up for SQLite (embedded default) and PostgreSQL."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import DataVersion
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain `postgresql://` URLs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the single writer; NORMAL sync in WAL mode
+    # survives a process crash (only an OS crash can lose the last commits).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the pragmas and pool fitting its backend."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=16,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take the write
+        # lock at BEGIN instead so a writer never fails half-way on upgrade.
+        event.listen(engine, "connect", _disable_pysqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _disable_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class Database:
+    """An engine, its session factory, and the in-process writer lock."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite allows one writer; serialising writers in the process avoids
+        # busy-waiting on the database lock.
+        self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction that bumps the data version and commits on success."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = True
+                try:
+                    with Session(bind=conn, expire_on_commit=False) as session:
+                        session.begin()
+                        yield session
+                        bump_version(session)
+                        session.commit()
+                finally:
+                    conn.info.pop("write", None)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def data_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(DataVersion.version)).scalar_one())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def bump_version(session: Session) -> None:
+    """Advance the data version so caches and ETags see the write."""
+    session.execute(update(DataVersion).values(version=DataVersion.version + 1))

@@ -1,0 +1,106 @@
+"""Shared HTTP pieces: problem documents, API-key auth, strict query strings, JSON bodies."""
+
+import hmac
+from typing import Any
+
+import orjson
+from fastapi import HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from app.db import Database
+from app.ingest.urls import parse_id
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class Problem(HTTPException):
+    """An RFC 9457 problem; `errors` lists the offending fields or parameters."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.errors = errors or []
+
+
+def param_error(param: str, message: str) -> Problem:
+    return Problem(422, message, [{"param": param, "message": message}])
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def authorized(request: Request) -> bool:
+    """Whether the request carries a valid API key."""
+    keys: list[bytes] = request.app.state.settings.api_key_bytes
+    return valid_key(request.headers.get("authorization", ""), keys)
+
+
+def valid_key(header: str, keys: list[bytes]) -> bool:
+    """Check an Authorization header against the keys in constant time."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    candidate = token.strip().encode()
+    # Compare against every key so timing does not reveal which one matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(candidate, key)
+    return matched
+
+
+def require_key(request: Request) -> None:
+    if not authorized(request):
+        raise Problem(
+            401,
+            "a valid API key is required: send Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": 'Bearer realm="newsdesk"'},
+        )
+
+
+_ALLOWED: dict[int, frozenset[str]] = {}
+
+
+def reject_unknown_params(request: Request) -> None:
+    """Unknown query parameters are errors, so typos never silently widen a query."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _ALLOWED.get(id(route))
+    if allowed is None:
+        allowed = frozenset(_query_aliases(route.dependant))
+        _ALLOWED[id(route)] = allowed
+    unknown = sorted(set(request.query_params.keys()) - allowed)
+    if unknown:
+        raise Problem(
+            422,
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            [{"param": name, "message": "unknown query parameter"} for name in unknown],
+        )
+
+
+def _query_aliases(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for child in dependant.dependencies:
+        names |= _query_aliases(child)
+    return names
+
+
+def article_pk(article_id: str) -> int:
+    pk = parse_id(article_id)
+    if pk is None:
+        raise Problem(404, f"no article with id {article_id!r}")
+    return pk

@@ -1,0 +1,127 @@
+"""The one ingestion pipeline behind the CLI, the upload endpoint and seed loading."""
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from functools import partial
+from itertools import islice
+
+from app.db import Database
+from app.ingest.errors import FieldError
+from app.ingest.load import Prepared, Result, find_unchanged, prepare, rejected, sha256, store
+from app.ingest.parse import Limits
+from app.ingest.urls import format_id
+
+Item = tuple[str, bytes]
+BATCH = 500
+
+
+class AtomicRollback(Exception):
+    """Raised inside the write transaction to discard an atomic upload."""
+
+
+def ingest(
+    db: Database,
+    items: Iterable[Item],
+    limits: Limits,
+    *,
+    atomic: bool = False,
+    executor: Executor | None = None,
+    batch_size: int = BATCH,
+    on_batch: Callable[[list[Result]], None] | None = None,
+) -> list[Result]:
+    """Ingest documents in batches; each batch commits once, a bad document rolls back alone."""
+    if atomic:
+        return _ingest_atomic(db, list(items), limits, executor)
+    results: list[Result] = []
+    for batch in _batched(items, batch_size):
+        batch_results = _ingest_batch(db, batch, limits, executor)
+        results.extend(batch_results)
+        if on_batch is not None:
+            on_batch(batch_results)
+    return results
+
+
+def _ingest_batch(
+    db: Database, batch: list[Item], limits: Limits, executor: Executor | None
+) -> list[Result]:
+    digests = [sha256(data) for _, data in batch]
+    with db.read() as session:
+        known = find_unchanged(session, digests)
+    results: list[Result | None] = [None] * len(batch)
+    pending: list[tuple[int, str, bytes, str]] = []
+    first_index: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for index, ((source, data), digest) in enumerate(zip(batch, digests, strict=True)):
+        if digest in known:
+            article_id, web_url = known[digest]
+            results[index] = Result(source, "unchanged", format_id(article_id), web_url)
+        elif digest in first_index:
+            repeats[index] = first_index[digest]
+        else:
+            first_index[digest] = index
+            pending.append((index, source, data, digest))
+    prepared = _prepare_all(pending, limits, executor)
+    if prepared:
+        with db.write() as session:
+            stored = store(session, prepared)
+        for (index, *_), result in zip(pending, stored, strict=True):
+            results[index] = result
+    for index, first in repeats.items():
+        results[index] = _repeat_of(batch[index][0], results[first])
+    return [r for r in results if r is not None]
+
+
+def _repeat_of(source: str, first: Result | None) -> Result:
+    """A batch repeating a document's exact bytes: the repeat changes nothing."""
+    assert first is not None
+    if first.status == "rejected":
+        return Result(source, "rejected", errors=first.errors)
+    return Result(source, "unchanged", first.id, first.webUrl)
+
+
+def _ingest_atomic(
+    db: Database, items: list[Item], limits: Limits, executor: Executor | None
+) -> list[Result]:
+    pending = [(i, source, data, sha256(data)) for i, (source, data) in enumerate(items)]
+    prepared = _prepare_all(pending, limits, executor)
+    results: list[Result] = []
+    try:
+        with db.write() as session:
+            known = find_unchanged(session, [p.sha256 for p in prepared])
+            fresh = [p for p in prepared if p.sha256 not in known]
+            stored = iter(store(session, fresh))
+            for doc in prepared:
+                if doc.sha256 in known:
+                    article_id, web_url = known[doc.sha256]
+                    results.append(Result(doc.source, "unchanged", format_id(article_id), web_url))
+                else:
+                    results.append(next(stored))
+            if any(r.status == "rejected" for r in results):
+                raise AtomicRollback
+    except AtomicRollback:
+        message = "not stored: another document of this atomic upload was rejected"
+        return [
+            r if r.status == "rejected" else rejected(r.source, [FieldError(None, message)])
+            for r in results
+        ]
+    return results
+
+
+def _prepare_all(
+    pending: list[tuple[int, str, bytes, str]], limits: Limits, executor: Executor | None
+) -> list[Prepared]:
+    if executor is None or len(pending) < 8:
+        return [prepare(source, data, limits, digest) for _, source, data, digest in pending]
+    work = partial(_prepare_args, limits)
+    return list(executor.map(work, [(s, d, h) for _, s, d, h in pending], chunksize=16))
+
+
+def _prepare_args(limits: Limits, args: tuple[str, bytes, str]) -> Prepared:
+    source, data, digest = args
+    return prepare(source, data, limits, digest)
+
+
+def _batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

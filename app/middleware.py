@@ -1,0 +1,155 @@
+"""ASGI middleware: request size limit, ETag/304 and the response cache, security headers."""
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import Database
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"request body is over the limit of {limit} bytes (max_request_bytes)"
+        )
+
+
+class BodyLimit:
+    """Refuse bodies over the limit before reading them, and stop reading at the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            raise BodyTooLarge(self.limit)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class Cache:
+    """Answers repeated GETs from memory while the data version is unchanged.
+
+    The ETag is the data version plus a hash of the request, so computing it and
+    answering 304 costs one tiny read and never runs the listing query.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Database,
+        is_authorized: Callable[[Headers], bool],
+        max_age: int,
+        entries: int,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.is_authorized = is_authorized
+        self.max_age = max_age
+        self.entries = entries
+        self.store: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "GET" or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        private = self.is_authorized(headers)
+        version = self.db.data_version()
+        query = scope.get("query_string", b"").decode("latin-1")
+        key = f"{int(private)} {path}?{query}"
+        digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+        etag = f'W/"{version:x}-{digest}"'
+        control = f"{'private' if private else 'public'}, max-age={self.max_age}"
+        common = [
+            (b"etag", etag.encode()),
+            (b"cache-control", control.encode()),
+            (b"vary", b"Authorization, Accept-Encoding"),
+        ]
+        if _matches(headers.get("if-none-match"), etag):
+            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        cached = self.store.get(key)
+        if cached is not None and cached[0] == version:
+            self.store.move_to_end(key)
+            await send({"type": "http.response.start", "status": 200, "headers": cached[1]})
+            await send({"type": "http.response.body", "body": cached[2]})
+            return
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                if message["status"] == 200:
+                    message["headers"] = [*message.get("headers", []), *common]
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            await send(message)
+            if not message.get("more_body") and start.get("status") == 200 and self.entries:
+                self.store[key] = (version, list(start["headers"]), b"".join(chunks))
+                self.store.move_to_end(key)
+                while len(self.store) > self.entries:
+                    self.store.popitem(last=False)
+
+        await self.app(scope, receive, capture)
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope.get("path", "").startswith("/docs")
+
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                if docs:
+                    extra.append((b"content-security-policy", DOCS_CSP))
+                    extra.append((b"x-frame-options", b"DENY"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
+DOCS_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'"
+)

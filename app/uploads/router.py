@@ -1,0 +1,92 @@
+"""Routes for /v1/uploads."""
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from app.db import Database
+from app.http import JSON, Problem, database, require_key
+from app.schemas import PROBLEM, UploadReport
+from app.uploads import service
+from app.uploads.archives import LimitExceeded
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"], dependencies=[Depends(require_key)])
+
+RAW_TYPES = {
+    "text/markdown": "document.md",
+    "text/plain": "document.md",
+    "application/yaml": "document.yaml",
+    "application/x-yaml": "document.yaml",
+    "text/yaml": "document.yaml",
+    "application/json": "document.json",
+}
+_BODY: dict[str, Any] = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+                "required": ["files"],
+            }
+        },
+        **{mime: {"schema": {"type": "string"}} for mime in RAW_TYPES},
+    },
+    "required": True,
+}
+REPORT = {"model": UploadReport}
+
+
+@router.post(
+    "",
+    response_model=UploadReport,
+    openapi_extra={"requestBody": _BODY},
+    responses={207: REPORT, 401: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: REPORT},
+)
+async def upload(
+    request: Request,
+    db: Annotated[Database, Depends(database)],
+    atomic: Annotated[bool, Query(description="store all documents or none")] = False,
+) -> Response:
+    """Ingest documents: multipart `files` parts (documents or archives), or one raw document."""
+    settings = request.app.state.settings
+    mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if mime == "multipart/form-data":
+        form = await request.form(max_files=10_000, max_fields=100)
+        files = [v for k, v in form.multi_items() if k == "files" and isinstance(v, UploadFile)]
+        if not files:
+            raise Problem(422, "multipart body has no `files` parts",
+                          [{"field": "files", "message": "at least one file is required"}])  # fmt: skip
+        named = [(f.filename or f"document-{i}.md", f.file) for i, f in enumerate(files, 1)]
+        docs: Any = service.documents(named, settings)
+    elif mime in RAW_TYPES:
+        body = await request.body()
+        docs = list(service.documents([(RAW_TYPES[mime], io.BytesIO(body))], settings))
+    else:
+        allowed = ", ".join(["multipart/form-data", *RAW_TYPES])
+        raise Problem(415, f"unsupported content type {mime or '(none)'!r}; use {allowed}")
+    try:
+        status, report = await run_in_threadpool(
+            service.run_upload, db=db, settings=settings, docs=docs, atomic=atomic
+        )
+    except LimitExceeded as exc:
+        raise Problem(413, str(exc)) from None
+    finally:
+        if mime == "multipart/form-data":
+            await form.close()
+    return JSON(report, status_code=status, headers={"Location": f"/v1/uploads/{report['id']}"})
+
+
+@router.get("/{upload_id}", response_model=UploadReport, responses={401: PROBLEM, 404: PROBLEM})
+def get_upload(upload_id: str, db: Annotated[Database, Depends(database)]) -> Response:
+    """The stored report of an earlier upload (API key)."""
+    with db.read() as session:
+        report = service.get_upload(session=session, upload_id=upload_id)
+    if report is None:
+        raise Problem(404, f"no upload with id {upload_id!r}")
+    return JSON(report)
