@@ -1,0 +1,159 @@
+"""Real databases for every test: a fresh SQLite file and a fresh PostgreSQL database.
+
+Each database-backed test runs once per backend. PostgreSQL databases are cloned from a
+template migrated once per session with `alembic upgrade head`. Without a reachable
+PostgreSQL the PostgreSQL half is skipped, except under CI=true, where it fails.
+"""
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.migrate import upgrade
+
+API_KEY = "test-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+POSTGRES_URL = os.environ.get(
+    "NEWSDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+class Backend:
+    """Hands out empty, migrated databases of one kind."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.name = name
+        self.workdir = workdir
+        self.counter = itertools.count()
+        self.tag = f"nd_test_{os.getpid()}"
+        if name == "sqlite":
+            self.template = workdir / "template.db"
+            engine = Database(f"sqlite:///{self.template}").engine
+            upgrade(engine)
+            engine.dispose()
+        else:
+            self.admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.tag}_template WITH (FORCE)"))
+                conn.execute(text(f"CREATE DATABASE {self.tag}_template"))
+            engine = Database(self.url(f"{self.tag}_template")).engine
+            upgrade(engine)
+            engine.dispose()
+
+    def url(self, database: str) -> str:
+        return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        number = next(self.counter)
+        if self.name == "sqlite":
+            path = self.workdir / f"db{number}.db"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}"
+        name = f"{self.tag}_{number}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.tag}_template"))
+        return self.url(name)
+
+    def drop(self, url: str) -> None:
+        if self.name == "sqlite":
+            Path(make_url(url).database or "").unlink(missing_ok=True)
+            return
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)"))
+
+    def close(self) -> None:
+        if self.name == "postgresql":
+            with self.admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {self.tag}_template WITH (FORCE)"))
+            self.admin.dispose()
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__})"
+    return None
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "postgresql":
+        reason = _postgres_unavailable()
+        if reason is not None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{reason}; CI requires it")
+            pytest.skip(reason)
+    made = Backend(request.param, tmp_path_factory.mktemp(request.param))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def database_url(backend: Backend) -> Iterator[str]:
+    url = backend.create()
+    yield url
+    backend.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        api_keys=[API_KEY],
+        seeds_dir=SEEDS,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def make_client(settings: Settings, db: Database) -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def build(**overrides: Any) -> TestClient:
+        app_settings = settings.model_copy(update=overrides) if overrides else settings
+        client = TestClient(create_app(app_settings, db))
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: Any) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def seeded(client: TestClient, settings: Settings, db: Database) -> TestClient:
+    """A client over a database holding the seeds, loaded as `newsdesk serve` does."""
+    from app.cli import load_seeds
+
+    assert load_seeds(settings, db) > 0
+    return client
