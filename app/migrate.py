@@ -9,6 +9,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
+# Full-text search objects live outside the ORM metadata: they differ per backend.
+SEARCH_OBJECTS = {"article_fts", "ix_articles_search"}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Keep backend-specific search objects out of autogenerate comparisons."""
+    return not (name in SEARCH_OBJECTS or (name or "").startswith("article_fts_"))
 
 
 def alembic_config() -> Config:

@@ -165,8 +165,10 @@ class _Fields:
             self.fail(key, f"must be an integer, not {_kind(value)}")
             return None
         if not low <= number <= high:
-            bound = f"between {low} and {high}" if high < MAX_INT else f"at least {low}"
-            self.fail(key, f"must be {bound}" if number >= low or high < MAX_INT else bound)
+            if high < MAX_INT:
+                self.fail(key, f"must be between {low} and {high}")
+            else:
+                self.fail(key, f"must be at least {low}" if number < low else f"must be at most {high}")
             return None
         return number
 

@@ -65,7 +65,10 @@ def decode(data: bytes, limits: Limits) -> str:
             "only UTF-8, with or without BOM, is accepted"
         ) from None
     if "\x00" in text:
-        raise DocumentError.single("document contains NUL characters; it is not a text document")
+        raise DocumentError.single(
+            "document contains NUL characters; it is not UTF-8 text (UTF-16 or UTF-32?), "
+            "and only UTF-8 is accepted"
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -84,7 +87,7 @@ def parse(name: str, data: bytes, limits: Limits = Limits()) -> ParsedDocument:
         head = text[len(first_line) + 1 : closing.start()]
         body = text[closing.end() + 1 :]
         return ParsedDocument(_load(fmt, head, limits), _body(body), fmt)
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith("{") and suffix not in (".yaml", ".yml"):
         return _json_front_matter(text, limits, bare=suffix == ".json")
     if suffix in _BARE:
         return ParsedDocument(_load(_BARE[suffix], text, limits), None, _BARE[suffix])
@@ -109,7 +112,7 @@ def _json_front_matter(text: str, limits: Limits, *, bare: bool) -> ParsedDocume
     rest = text[end:]
     if bare and rest.strip():
         raise DocumentError.single("invalid JSON: extra data after the object")
-    return ParsedDocument(_mapping(value, limits), _body(rest), "json")
+    return ParsedDocument(_json_mapping(value, limits), _body(rest), "json")
 
 
 def _load(fmt: str, text: str, limits: Limits) -> dict[str, Any]:
@@ -117,15 +120,17 @@ def _load(fmt: str, text: str, limits: Limits) -> dict[str, Any]:
         return _mapping(_load_yaml(text, limits), limits)
     if fmt == "toml":
         _check_bracket_depth(text, limits)
+        _check_toml_key_depth(text, limits)
         try:
             return _mapping(tomllib.loads(text), limits)
         except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
             raise DocumentError.single(f"invalid TOML: {exc}") from None
     _check_bracket_depth(text, limits)
     try:
-        return _mapping(json.loads(text), limits)
+        value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise DocumentError.single(f"invalid JSON: {exc}") from None
+    return _json_mapping(value, limits)
 
 
 def _load_yaml(text: str, limits: Limits) -> Any:
@@ -200,7 +205,29 @@ def _check_yaml_events(text: str, limits: Limits) -> None:
                     f"{limits.max_document_bytes} bytes (max_document_bytes)"
                 )
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's own cap on flow nesting
+            raise _too_deep(limits) from None
         raise DocumentError.single(f"invalid YAML: {_yaml_message(exc)}") from None
+
+
+def _too_deep(limits: Limits) -> DocumentError:
+    return DocumentError.single(
+        f"nesting deeper than the limit of {limits.max_depth} levels (max_depth)"
+    )
+
+
+_TOML_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+
+
+def _check_toml_key_depth(text: str, limits: Limits) -> None:
+    """Reject over-long dotted TOML keys first: tomllib's cost grows with their square."""
+    if text.count(".") <= limits.max_depth:
+        return
+    dotted = re.compile(
+        rf"(?<![\w\"'.-]){_TOML_KEY_PART}(?:[ \t]*\.[ \t]*{_TOML_KEY_PART}){{{limits.max_depth},}}"
+    )
+    if dotted.search(text):
+        raise _too_deep(limits)
 
 
 def _check_bracket_depth(text: str, limits: Limits) -> None:
@@ -238,16 +265,26 @@ def _mapping(value: Any, limits: Limits) -> dict[str, Any]:
     return value
 
 
+def _json_mapping(value: Any, limits: Limits) -> dict[str, Any]:
+    """JSON's \\u escapes can spell unpaired surrogates, which are not text: reject them."""
+    mapping = _mapping(value, limits)
+    try:
+        json.dumps(mapping, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DocumentError.single(
+            "invalid JSON: a \\u escape spells an unpaired surrogate (not valid Unicode)"
+        ) from None
+    return mapping
+
+
 def _check_depth(value: Any, limits: Limits) -> None:
     stack = [(value, 1)]
     seen = 0
     while stack:
         node, depth = stack.pop()
         seen += 1
-        if depth > limits.max_depth:
-            raise DocumentError.single(
-                f"nesting deeper than the limit of {limits.max_depth} levels (max_depth)"
-            )
+        if depth > limits.max_depth and isinstance(node, dict | list):
+            raise _too_deep(limits)
         if seen > limits.max_document_bytes:
             raise DocumentError.single(
                 "document expands beyond the limit of "

@@ -1,7 +1,7 @@
 """URL validation, canonical form and the article id derived from it."""
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -45,18 +45,20 @@ def canonical_url(url: str) -> str:
     if parts.username is not None:
         userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{userinfo}@{netloc}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
+    # Drop tracking parameters but leave every other one exactly as written, so a URL
+    # with and without them has the same canonical form.
+    query = "&".join(
+        part for part in parts.query.split("&") if not _is_tracking(part.split("=", 1)[0])
+    )
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
 def _is_tracking(key: str) -> bool:
-    key = key.lower()
+    key = unquote_plus(key).lower()
     return key.startswith("utm_") or key in _TRACKING
+
+
+MAX_ID = 2**63 - 1
 
 
 def article_id(canonical: str) -> int:
@@ -76,9 +78,14 @@ def parse_id(value: str) -> int | None:
         number = int(value, 16)
     except ValueError:
         return None
-    return number if format_id(number) == value else None
+    if not 0 <= number <= MAX_ID or format_id(number) != value:
+        return None
+    return number
 
 
 def domain_of(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
     return host.removeprefix("www.")
