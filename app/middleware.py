@@ -93,7 +93,9 @@ class Cache:
         cached = self.store.get(key)
         if cached is not None and cached[0] == version:
             self.store.move_to_end(key)
-            await send({"type": "http.response.start", "status": 200, "headers": cached[1]})
+            # A copy: middleware further out (gzip) edits header lists in place.
+            headers = list(cached[1])
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": cached[2]})
             return
 
@@ -102,15 +104,15 @@ class Cache:
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                start.update(message)
                 if message["status"] == 200:
                     message["headers"] = [*message.get("headers", []), *common]
+                start.update(message, headers=list(message.get("headers", [])))
                 await send(message)
                 return
             chunks.append(message.get("body", b""))
             await send(message)
             if not message.get("more_body") and start.get("status") == 200 and self.entries:
-                self.store[key] = (version, list(start["headers"]), b"".join(chunks))
+                self.store[key] = (version, start["headers"], b"".join(chunks))
                 self.store.move_to_end(key)
                 while len(self.store) > self.entries:
                     self.store.popitem(last=False)

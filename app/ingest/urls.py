@@ -1,11 +1,13 @@
 """URL validation, canonical form and the article id derived from it."""
 
 import hashlib
+import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING = {"fbclid", "gclid"}
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 class InvalidURL(ValueError):
@@ -19,7 +21,7 @@ def check_url(value: str) -> str:
         raise InvalidURL("must not be empty")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidURL(f"must be at most {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if _FORBIDDEN.search(url):
         raise InvalidURL("must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
