@@ -14,7 +14,7 @@ from app.db import Database
 from app.ingest.load import Result
 from app.ingest.run import ingest
 from app.migrate import upgrade
-from app.uploads.archives import is_archive
+from app.uploads.archives import LimitExceeded, is_archive
 from app.uploads.service import documents, limits_of
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".yaml", ".yml", ".json")
@@ -53,7 +53,9 @@ def walk(paths: list[Path]) -> Iterator[tuple[str, Path]]:
             yield str(path), path
 
 
-def read_all(settings: Settings, paths: list[Path]) -> Iterator[tuple[str, bytes | None, str | None]]:
+def read_all(
+    settings: Settings, paths: list[Path]
+) -> Iterator[tuple[str, bytes | None, str | None]]:
     for name, path in walk(paths):
         try:
             with path.open("rb") as handle:
@@ -61,6 +63,8 @@ def read_all(settings: Settings, paths: list[Path]) -> Iterator[tuple[str, bytes
                     yield entry.source, entry.data, entry.problem
         except OSError as exc:
             yield name, None, f"cannot be read: {exc.strerror}"
+        except LimitExceeded as exc:
+            yield name, None, str(exc)
 
 
 def run_ingest(settings: Settings, paths: list[Path], *, jobs: int) -> int:
@@ -95,9 +99,11 @@ def run_ingest(settings: Settings, paths: list[Path], *, jobs: int) -> int:
             executor.shutdown()
         if progress is not None:
             progress.close()
+        db.dispose()
     for result in rejected:
         reasons = "; ".join(
-            f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in result.errors
+            f"{e['field']}: {e['message']}" if e["field"] else str(e["message"])
+            for e in result.errors
         )
         print(f"rejected {result.source}: {reasons}", file=sys.stderr)
     summary = ", ".join(f"{totals[s]} {s}" for s in ("created", "updated", "unchanged", "rejected"))
@@ -154,3 +160,7 @@ def run_serve(settings: Settings, host: str, port: int, workers: int) -> int:
         log_level="info",
     )
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -69,7 +69,12 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A read is one snapshot: the statements of a page (articles, then their topics,
+        # images...) must not straddle a concurrent commit. SQLite's BEGIN already does this.
+        reads = self.engine
+        if self.engine.dialect.name == "postgresql":
+            reads = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self.sessions = sessionmaker(reads, expire_on_commit=False)
         # SQLite allows one writer; serialising writers in the process avoids
         # busy-waiting on the database lock.
         self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
