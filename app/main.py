@@ -9,10 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.params import Depends
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,9 +28,10 @@ from app.articles.router import router as articles_router
 from app.catalog_router import providers, topics
 from app.config import Settings
 from app.db import Database
-from app.http import JSON, Problem, reject_unknown_params, valid_key
+from app.http import JSON, Problem, reject_nul, reject_unknown_params, valid_key
 from app.middleware import BodyLimit, BodyTooLarge, Cache, SecurityHeaders
 from app.migrate import at_head
+from app.ratelimit import RateLimiter
 from app.schemas import ProblemOut
 from app.uploads.router import router as uploads_router
 
@@ -53,16 +60,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_params)],
+        dependencies=[Depends(reject_unknown_params), Depends(reject_nul)],
         responses={422: {"model": ProblemOut, "content": {"application/problem+json": {}}}},
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.write_limiter = (
+        RateLimiter(settings.write_rate_limit) if settings.write_rate_limit else None
+    )
     for router in (articles_router, providers, topics, uploads_router):
         app.include_router(router)
     _add_operational_routes(app, db)
     _add_error_handlers(app)
     _add_metrics(app)
+    _document_problems(app)
 
     app.add_middleware(
         Cache,
@@ -82,8 +93,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         expose_headers=["ETag", "Link", "Location", "Retry-After"],
         max_age=600,
     )
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(_BodyLimitWithProblem, limit=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -122,7 +133,8 @@ def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = Non
         "errors": errors or [],
     }
     response = JSON(body, status_code=status, headers=headers)
-    response.headers["content-type"] = "application/problem+json"
+    # Clients guess the charset of JSON types they do not know unless it is stated.
+    response.headers["content-type"] = "application/problem+json; charset=utf-8"
     return response
 
 
@@ -154,6 +166,37 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def too_large(_: Request, exc: BodyTooLarge) -> Response:
         return _problem(413, str(exc))
 
+    @app.exception_handler(OperationalError)
+    async def unavailable(_: Request, exc: OperationalError) -> Response:
+        return _problem(503, "the database is unavailable", headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def crashed(_: Request, exc: Exception) -> Response:
+        return _problem(500, "internal error")
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Errors are problem documents; FastAPI files every response model under application/json."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
+        for item in schema["paths"].values():
+            for operation in item.values():
+                for status, response in operation["responses"].items():
+                    if status[0] not in "45":
+                        continue
+                    content = response.setdefault("content", {})
+                    if content.get("application/json") == problem:
+                        del content["application/json"]
+                    content["application/problem+json"] = problem
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 
 def _add_operational_routes(app: FastAPI, db: Database) -> None:
     static = _swagger_static()
@@ -161,13 +204,11 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Newsdesk API",
-            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
-        )
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    def docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript; charset=utf-8")
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     def healthz() -> dict[str, str]:
@@ -189,6 +230,67 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
         return JSON({"status": "ready"})
 
 
+# The page runs no inline script, so its Content-Security-Policy can forbid inline scripts.
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Newsdesk API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+DOCS_INIT = """SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+});
+"""
+
+
+class _Measure:
+    """Request count and latency per route template.
+
+    Plain ASGI rather than BaseHTTPMiddleware, which re-streams every body and so
+    defeats the gzip size threshold.
+    """
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            # The router records the matched route in the shared scope.
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.requests.labels(scope["method"], name, str(status)).inc()
+            self.latency.labels(scope["method"], name).observe(time.perf_counter() - started)
+
+
 def _add_metrics(app: FastAPI) -> None:
     registry = CollectorRegistry()
     requests = Counter(
@@ -197,19 +299,11 @@ def _add_metrics(app: FastAPI) -> None:
     latency = Histogram(
         "newsdesk_request_seconds", "HTTP request latency", ["method", "route"], registry=registry
     )
+    app.add_middleware(_Measure, requests=requests, latency=latency)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(request.method, name).observe(time.perf_counter() - started)
-        return response
+    text = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
-             response_class=Response,
-             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})  # fmt: skip
+             response_class=Response, responses={200: text})  # fmt: skip
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

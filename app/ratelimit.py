@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from fastapi import Request, Response
+from fastapi import Request
 
 from app.http import Problem
 
@@ -47,7 +47,7 @@ class RateLimiter:
                 del self.windows[client]
 
 
-def limit_writes(request: Request, response: Response) -> None:
+def limit_writes(request: Request) -> None:
     """FastAPI dependency: 429 once a key has used its writes for the current minute."""
     limiter: RateLimiter | None = request.app.state.write_limiter
     if limiter is None:
@@ -68,4 +68,5 @@ def limit_writes(request: Request, response: Response) -> None:
             f"retry in {reset} s",
             headers={**headers, "Retry-After": str(reset)},
         )
-    response.headers.update(headers)
+    # The endpoint builds its own Response, so it copies these from request.state.
+    request.state.rate_limit_headers = headers

@@ -10,11 +10,14 @@ from starlette.responses import Response
 
 from app.db import Database
 from app.http import JSON, Problem, database, require_key
+from app.ratelimit import limit_writes
 from app.schemas import PROBLEM, UploadReport
 from app.uploads import service
 from app.uploads.archives import LimitExceeded
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"], dependencies=[Depends(require_key)])
+# Only ingestion counts against the write rate limit, not reading reports back.
+limited = [Depends(limit_writes)]
 
 RAW_TYPES = {
     "text/markdown": "document.md",
@@ -46,7 +49,8 @@ REPORT = {"model": UploadReport}
     "",
     response_model=UploadReport,
     openapi_extra={"requestBody": _BODY},
-    responses={207: REPORT, 401: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: REPORT},
+    dependencies=limited,
+    responses={207: REPORT, 401: PROBLEM, 413: PROBLEM, 415: PROBLEM, 422: REPORT, 429: PROBLEM},
 )
 async def upload(
     request: Request,
@@ -60,8 +64,8 @@ async def upload(
         form = await request.form(max_files=10_000, max_fields=100)
         files = [v for k, v in form.multi_items() if k == "files" and isinstance(v, UploadFile)]
         if not files:
-            raise Problem(422, "multipart body has no `files` parts",
-                          [{"field": "files", "message": "at least one file is required"}])  # fmt: skip
+            error = {"field": "files", "message": "at least one file is required"}
+            raise Problem(422, "multipart body has no `files` parts", [error])
         named = [(f.filename or f"document-{i}.md", f.file) for i, f in enumerate(files, 1)]
         docs: Any = service.documents(named, settings)
     elif mime in RAW_TYPES:
@@ -79,7 +83,9 @@ async def upload(
     finally:
         if mime == "multipart/form-data":
             await form.close()
-    return JSON(report, status_code=status, headers={"Location": f"/v1/uploads/{report['id']}"})
+    headers = {"Location": f"/v1/uploads/{report['id']}"}
+    headers.update(getattr(request.state, "rate_limit_headers", {}))
+    return JSON(report, status_code=status, headers=headers)
 
 
 @router.get("/{upload_id}", response_model=UploadReport, responses={401: PROBLEM, 404: PROBLEM})
