@@ -157,9 +157,9 @@ class _Fields:
             number = None
         elif isinstance(value, int):
             number = value
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,30}\s*", value):
+        elif (isinstance(value, float) and math.isfinite(value) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,30}\s*", value)
+        ):
             number = int(value)
         if number is None:
             self.fail(key, f"must be an integer, not {_kind(value)}")
@@ -168,7 +168,9 @@ class _Fields:
             if high < MAX_INT:
                 self.fail(key, f"must be between {low} and {high}")
             else:
-                self.fail(key, f"must be at least {low}" if number < low else f"must be at most {high}")
+                self.fail(
+                    key, f"must be at least {low}" if number < low else f"must be at most {high}"
+                )
             return None
         return number
 

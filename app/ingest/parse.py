@@ -41,7 +41,10 @@ _FOREIGN_BOMS = {
     codecs.BOM_UTF16_BE: "UTF-16",
 }
 _FENCE = {"---": "yaml", "+++": "toml"}
-_CLOSING = {"yaml": re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M), "toml": re.compile(r"^\+\+\+[ \t]*$", re.M)}
+_CLOSING = {
+    "yaml": re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M),
+    "toml": re.compile(r"^\+\+\+[ \t]*$", re.M),
+}
 _BARE = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 
 
@@ -137,13 +140,32 @@ def _load_yaml(text: str, limits: Limits) -> Any:
     if _yaml_needs_event_check(text, limits):
         _check_yaml_events(text, limits)
     try:
-        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - CSafeLoader is the safe loader
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a CSafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         raise DocumentError.single(f"unsupported YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise DocumentError.single(f"invalid YAML: {_yaml_message(exc)}") from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise DocumentError.single(f"invalid YAML: {exc}") from None
+    except (LookupError, AttributeError):
+        # PyYAML's constructors fail this way on explicitly tagged junk
+        # (`!!bool maybe`, `!!int ""`, `!!timestamp foo`)
+        raise DocumentError.single("invalid YAML: a tagged value does not match its tag") from None
+
+
+class _Loader(SafeLoader):
+    """The safe loader, with integers bounded like Python's own int() of text."""
+
+
+def _construct_int(loader: SafeLoader, node: yaml.ScalarNode) -> int:
+    # YAML 1.1 base-60 integers (1:59:59:...) cost quadratic time to build; hex and
+    # binary ones bypass Python's 4300-digit cap. No integer needs that many characters.
+    if len(node.value) > 4300:
+        raise ValueError(f"integer of {len(node.value)} characters is too long (over 4300)")
+    return loader.construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
