@@ -1,12 +1,13 @@
 """Shared HTTP pieces: problem documents, API-key auth, strict query strings, JSON bodies."""
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
 from app.db import Database
@@ -62,7 +63,14 @@ def valid_key(header: str, keys: list[bytes]) -> bool:
     return matched
 
 
-def require_key(request: Request) -> None:
+# Declares the scheme in the OpenAPI document (the docs page's Authorize button);
+# the check itself is `authorized`, which also accepts the key on reads.
+bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
+
+
+def require_key(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     if not authorized(request):
         raise Problem(
             401,
@@ -90,6 +98,13 @@ def reject_unknown_params(request: Request) -> None:
             f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
             [{"param": name, "message": "unknown query parameter"} for name in unknown],
         )
+
+
+def reject_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL and no id, key or filter contains one: refuse it early."""
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if "\x00" in value:
+            raise param_error(name, f"{name} must not contain NUL characters")
 
 
 def _query_aliases(dependant: Dependant) -> set[str]:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(reject_unknown_params), Depends(reject_nul)],
-        responses={422: {"model": ProblemOut, "content": {"application/problem+json": {}}}},
+        responses={422: {"model": ProblemOut}},
     )
     app.state.settings = settings
     app.state.db = db
@@ -122,7 +123,7 @@ class _BodyLimitWithProblem:
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
-             headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+             headers: Mapping[str, str] | None = None) -> Response:  # fmt: skip
     from http import HTTPStatus
 
     body = {

@@ -5,7 +5,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from starlette.datastructures import Headers
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import Database
@@ -13,9 +15,7 @@ from app.db import Database
 
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"request body is over the limit of {limit} bytes (max_request_bytes)"
-        )
+        super().__init__(f"request body is over the limit of {limit} bytes (max_request_bytes)")
 
 
 class BodyLimit:
@@ -69,15 +69,25 @@ class Cache:
         self.store: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] != "GET" or not path.startswith("/v1/"):
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if not path.startswith("/v1/"):
+            await _validated_by_content(self.app, scope, receive, send)
             return
         headers = Headers(scope=scope)
         private = self.is_authorized(headers)
-        version = self.db.data_version()
+        try:
+            version = await run_in_threadpool(self.db.data_version)
+        except SQLAlchemyError:
+            # Nothing can be validated or cached; the route reports the failure itself.
+            await self.app(scope, receive, send)
+            return
         query = scope.get("query_string", b"").decode("latin-1")
-        key = f"{int(private)} {path}?{query}"
+        # Bodies may hold absolute URLs (the Link header), so the origin is part of the key.
+        origin = f"{scope['scheme']}://{headers.get('host', '')}"
+        key = f"{int(private)} {origin}{path}?{query}"
         digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         etag = f'W/"{version:x}-{digest}"'
         control = f"{'private' if private else 'public'}, max-age={self.max_age}"
@@ -94,8 +104,8 @@ class Cache:
         if cached is not None and cached[0] == version:
             self.store.move_to_end(key)
             # A copy: middleware further out (gzip) edits header lists in place.
-            headers = list(cached[1])
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            stored = list(cached[1])
+            await send({"type": "http.response.start", "status": 200, "headers": stored})
             await send({"type": "http.response.body", "body": cached[2]})
             return
 
@@ -120,6 +130,38 @@ class Cache:
         await self.app(scope, receive, capture)
 
 
+async def _validated_by_content(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Outside /v1 the body is its own validator: a hash of it, revalidated on every use."""
+    condition = Headers(scope=scope).get("if-none-match")
+    start: Message = {}
+    chunks: list[bytes] = []
+
+    async def buffer(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=message["headers"])
+            headers.setdefault("cache-control", "no-cache")
+            if message["status"] == 200 and "etag" not in headers:
+                start.update(message)
+                return
+        elif start:
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+            headers = MutableHeaders(raw=start["headers"])
+            headers["etag"] = etag
+            if _matches(condition, etag):
+                start["status"] = 304
+                start["headers"] = [(b"etag", etag.encode()), (b"cache-control", b"no-cache")]
+                body = b""
+            await send(start)
+            message = {"type": "http.response.body", "body": body}
+        await send(message)
+
+    await app(scope, receive, buffer)
+
+
 def _matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -141,7 +183,10 @@ class SecurityHeaders:
 
         async def add(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
                 if docs:
                     extra.append((b"content-security-policy", DOCS_CSP))
                     extra.append((b"x-frame-options", b"DENY"))
@@ -151,7 +196,9 @@ class SecurityHeaders:
         await self.app(scope, receive, add)
 
 
+# Swagger UI sets inline styles, but the page runs no inline script.
 DOCS_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    b"img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'"
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
+    b"base-uri 'none'; form-action 'none'"
 )
