@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
 from app.ingest.errors import DocumentError, FieldError
@@ -124,15 +124,23 @@ def _store_round(session: Session, round_: list[tuple[int, Prepared]]) -> dict[i
     try:
         with session.begin_nested():
             return _write(session, round_)
-    except DBAPIError:
+    except DBAPIError as exc:
         if len(round_) == 1:
             index, doc = round_[0]
-            message = "could not be stored because of a conflicting concurrent write; retry"
-            return {index: rejected(doc.source, [FieldError(None, message)])}
+            return {index: rejected(doc.source, [FieldError(None, _store_failure(exc))])}
     results: dict[int, Result] = {}
     for item in round_:
         results.update(_store_round(session, [item]))
     return results
+
+
+def _store_failure(exc: DBAPIError) -> str:
+    if isinstance(exc, DataError):
+        # A value this database cannot hold (PostgreSQL text cannot contain NUL): retrying
+        # would fail the same way, so say what it is.
+        reason = str(exc.orig).partition("\n")[0]
+        return f"could not be stored: {reason}"
+    return "could not be stored because of a conflicting concurrent write; retry"
 
 
 def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Result]:
@@ -162,8 +170,11 @@ def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Re
     full = [article for _, _, article in writing]
     ids = [a.id for a in full]
     new_stubs = [s for sid, s in sorted(stubs.items()) if sid not in existing and sid not in ids]
-    provider_ids = _ensure_providers(session, [*full, *new_stubs])
-    topic_ids = _ensure_topics(session, [name for a in full for name in a.topics])
+    # Rows are written in id order, but the first-seen spelling of a provider or
+    # topic name is the one earliest in the upload.
+    in_order = [article for _, _, article in sorted(writing, key=lambda item: item[0])]
+    provider_ids = _ensure_providers(session, [*in_order, *new_stubs])
+    topic_ids = _ensure_topics(session, [name for a in in_order for name in a.topics])
 
     _upsert(session, articles, [
         _article_row(a, provider_ids, now, sha=doc.sha256) for _, doc, a in writing

@@ -300,10 +300,11 @@ def _json_mapping(value: Any, limits: Limits) -> dict[str, Any]:
 
 
 def _check_depth(value: Any, limits: Limits) -> None:
-    stack = [(value, 1)]
+    """Depth, expanded size and NUL characters, in one iterative walk."""
+    stack: list[tuple[Any, int, str | None]] = [(value, 1, None)]
     seen = 0
     while stack:
-        node, depth = stack.pop()
+        node, depth, field = stack.pop()
         seen += 1
         if depth > limits.max_depth and isinstance(node, dict | list):
             raise _too_deep(limits)
@@ -313,6 +314,14 @@ def _check_depth(value: Any, limits: Limits) -> None:
                 f"{limits.max_document_bytes} bytes (max_document_bytes)"
             )
         if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
+            for key, child in node.items():
+                name = str(key) if field is None else field
+                stack.append((child, depth + 1, name))
+                if isinstance(key, str):
+                    stack.append((key, depth + 1, name))
         elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
+            stack.extend((child, depth + 1, field) for child in node)
+        elif isinstance(node, str) and "\x00" in node:
+            # Escapes (YAML "\0", JSON "\u0000") can produce NUL, which PostgreSQL
+            # cannot store: refuse it the same way on every backend.
+            raise DocumentError.single("must not contain a NUL character (\\0)", field)

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from functools import partial
-from itertools import islice
+from typing import TypeVar
 
 from app.db import Database
 from app.ingest.errors import FieldError
@@ -12,7 +12,11 @@ from app.ingest.parse import Limits
 from app.ingest.urls import format_id
 
 Item = tuple[str, bytes]
+T = TypeVar("T")
 BATCH = 500
+# A batch is held in memory whole: without a bound on its bytes, 500 highly compressible
+# archive members near the document limit would take half a gigabyte.
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 class AtomicRollback(Exception):
@@ -33,7 +37,7 @@ def ingest(
     if atomic:
         return _ingest_atomic(db, list(items), limits, executor)
     results: list[Result] = []
-    for batch in _batched(items, batch_size):
+    for batch in batched(items, lambda item: len(item[1]), batch_size):
         batch_results = _ingest_batch(db, batch, limits, executor)
         results.extend(batch_results)
         if on_batch is not None:
@@ -82,20 +86,30 @@ def _repeat_of(source: str, first: Result | None) -> Result:
 def _ingest_atomic(
     db: Database, items: list[Item], limits: Limits, executor: Executor | None
 ) -> list[Result]:
-    pending = [(i, source, data, sha256(data)) for i, (source, data) in enumerate(items)]
+    digests = [sha256(data) for _, data in items]
+    # As in batches, repeated bytes are stored once and their repeats reported unchanged.
+    first_index: dict[str, int] = {}
+    for index, digest in enumerate(digests):
+        first_index.setdefault(digest, index)
+    pending = [(i, *items[i], digests[i]) for i in first_index.values()]
     prepared = _prepare_all(pending, limits, executor)
     results: list[Result] = []
     try:
         with db.write() as session:
-            known = find_unchanged(session, [p.sha256 for p in prepared])
-            fresh = [p for p in prepared if p.sha256 not in known]
-            stored = iter(store(session, fresh))
-            for doc in prepared:
-                if doc.sha256 in known:
-                    article_id, web_url = known[doc.sha256]
-                    results.append(Result(doc.source, "unchanged", format_id(article_id), web_url))
+            known = find_unchanged(session, first_index.keys())
+            firsts = zip(first_index.values(), prepared, strict=True)
+            fresh = [(i, p) for i, p in firsts if p.sha256 not in known]
+            written = store(session, [p for _, p in fresh])
+            stored = {i: result for (i, _), result in zip(fresh, written, strict=True)}
+            for index, ((source, _), digest) in enumerate(zip(items, digests, strict=True)):
+                first = first_index[digest]
+                if digest in known:
+                    article_id, web_url = known[digest]
+                    results.append(Result(source, "unchanged", format_id(article_id), web_url))
+                elif index == first:
+                    results.append(stored[index])
                 else:
-                    results.append(next(stored))
+                    results.append(_repeat_of(source, stored[first]))
             if any(r.status == "rejected" for r in results):
                 raise AtomicRollback
     except AtomicRollback:
@@ -121,7 +135,15 @@ def _prepare_args(limits: Limits, args: tuple[str, bytes, str]) -> Prepared:
     return prepare(source, data, limits, digest)
 
 
-def _batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
+def batched(items: Iterable[T], weigh: Callable[[T], int], size: int = BATCH) -> Iterator[list[T]]:
+    """Lists of at most `size` items that stop growing once they weigh BATCH_BYTES."""
+    batch: list[T] = []
+    weight = 0
+    for item in items:
+        batch.append(item)
+        weight += weigh(item)
+        if len(batch) >= size or weight >= BATCH_BYTES:
+            yield batch
+            batch, weight = [], 0
+    if batch:
         yield batch

@@ -3,11 +3,17 @@
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Literal
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+# zipfile bounds only deflate's output per read; bzip2 and LZMA members inflate
+# without limit in one call, so a few hundred bytes could claim gigabytes.
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError)
+_TAR_ERRORS = (tarfile.TarError, zlib.error, OSError, EOFError, ValueError)
 
 
 class LimitExceeded(Exception):
@@ -34,10 +40,48 @@ def is_archive(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def check(name: str, file: IO[bytes], limits: ArchiveLimits) -> None:
+    """Raise LimitExceeded if the archive breaks a request-wide limit, keeping no member's bytes.
+
+    Callers run this over every archive before storing any document, so a refused
+    request leaves nothing behind.
+    """
+    members = 0
+    total = 0
+    # Damage ends the count where `entries` will stop reading too, and it reports it.
+    try:
+        for size in _member_sizes(name, file):
+            members += 1
+            if members > limits.max_members:
+                raise LimitExceeded(
+                    f"archive has more than {limits.max_members} members (max_archive_members)"
+                )
+            total += size
+            if total > limits.max_total_bytes:
+                raise LimitExceeded(
+                    "archive expands beyond the limit of "
+                    f"{limits.max_total_bytes} bytes (max_archive_bytes)"
+                )
+    except (*_ZIP_ERRORS, *_TAR_ERRORS):
+        pass
+    finally:
+        file.seek(0)
+
+
+def _member_sizes(name: str, file: IO[bytes]) -> Iterator[int]:
+    """Uncompressed sizes of the regular members. A zip member's declared size bounds
+    what zipfile will ever inflate from it; a tar member's size is its stored length."""
+    if name.lower().endswith(".zip"):
+        with zipfile.ZipFile(file) as archive:
+            yield from (info.file_size for info in archive.infolist() if _zip_regular(info))
+        return
+    with _open_tar(name, file) as archive:
+        yield from (info.size for info in archive if info.isreg())
+
+
 def entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry]:
     """Every regular member of an archive; links, devices and folders are skipped."""
-    lowered = name.lower()
-    if lowered.endswith(".zip"):
+    if name.lower().endswith(".zip"):
         yield from _zip_entries(name, file, limits)
     else:
         yield from _tar_entries(name, file, limits)
@@ -51,81 +95,72 @@ def _too_large(source: str, limits: ArchiveLimits) -> Entry:
     )
 
 
-class _Budget:
-    def __init__(self, limits: ArchiveLimits) -> None:
-        self.limits = limits
-        self.members = 0
-        self.total = 0
-
-    def member(self) -> None:
-        self.members += 1
-        if self.members > self.limits.max_members:
-            raise LimitExceeded(
-                f"archive has more than {self.limits.max_members} members (max_archive_members)"
-            )
-
-    def spend(self, size: int) -> None:
-        self.total += size
-        if self.total > self.limits.max_total_bytes:
-            raise LimitExceeded(
-                "archive expands beyond the limit of "
-                f"{self.limits.max_total_bytes} bytes (max_archive_bytes)"
-            )
+def _zip_regular(info: zipfile.ZipInfo) -> bool:
+    # Only the file-type bits tell a link or device; many writers (Python's
+    # zipfile among them) store permission bits with no type at all.
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    return not info.is_dir() and kind in (0, stat.S_IFREG)
 
 
 def _zip_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(file)
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         yield Entry(name, None, f"not a readable zip archive ({exc})")
         return
-    budget = _Budget(limits)
     with archive:
         for info in members:
-            mode = info.external_attr >> 16
-            if info.is_dir() or (mode and not stat.S_ISREG(mode)):
+            if not _zip_regular(info):
                 continue
-            budget.member()
             source = f"{name}/{info.filename}"
+            if info.compress_type not in _ZIP_METHODS:
+                accepted = " and ".join(_ZIP_METHODS.values())
+                message = f"member uses compression method {info.compress_type}; only {accepted}"
+                yield Entry(source, None, f"{message} members are accepted")
+                continue
+            if info.flag_bits & 0x1:
+                yield Entry(source, None, "member is encrypted")
+                continue
             if info.file_size > limits.max_document_bytes:
                 yield _too_large(source, limits)
                 continue
             try:
                 with archive.open(info) as member:
                     data = member.read(limits.max_document_bytes + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            except _ZIP_ERRORS as exc:
                 yield Entry(source, None, f"member cannot be read ({exc})")
-                continue
-            budget.spend(len(data))
-            # The declared size can lie; the bytes read cannot.
-            if len(data) > limits.max_document_bytes:
-                yield _too_large(source, limits)
                 continue
             yield Entry(source, data)
 
 
+def _open_tar(name: str, file: IO[bytes]) -> tarfile.TarFile:
+    # The compression follows the name: "r|*" would also inflate bzip2 and xz,
+    # whose stream reader has no bound on what one small block expands to.
+    mode: Literal["r|", "r|gz"] = "r|" if name.lower().endswith(".tar") else "r|gz"
+    # Member names are only labels; bytes that are not UTF-8 must not reach JSON or the database.
+    return tarfile.open(fileobj=file, mode=mode, errors="replace")
+
+
 def _tar_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry]:
-    budget = _Budget(limits)
     try:
-        archive = tarfile.open(fileobj=file, mode="r|*")  # noqa: SIM115 - closed below
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        archive = _open_tar(name, file)
+    except _TAR_ERRORS as exc:
         yield Entry(name, None, f"not a readable tar archive ({exc})")
         return
     try:
         for info in archive:
             if not info.isreg():
                 continue
-            budget.member()
-            source = f"{name}/{info.name}"
+            # PAX names may hold NUL, which PostgreSQL text cannot store.
+            source = f"{name}/{info.name}".replace("\x00", "\ufffd")
             if info.size > limits.max_document_bytes:
                 yield _too_large(source, limits)
                 continue
-            budget.spend(info.size)
             member = archive.extractfile(info)
             data = member.read(limits.max_document_bytes + 1) if member else b""
             yield Entry(source, data)
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+    except _TAR_ERRORS as exc:
         yield Entry(name, None, f"archive is damaged ({exc})")
     finally:
         archive.close()

@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -14,9 +13,9 @@ from app.db import Database
 from app.ingest.errors import FieldError
 from app.ingest.load import Result, rejected
 from app.ingest.parse import Limits
-from app.ingest.run import BATCH, ingest
+from app.ingest.run import batched, ingest
 from app.models import Upload
-from app.uploads.archives import ArchiveLimits, Entry, entries, is_archive
+from app.uploads.archives import ArchiveLimits, Entry, check, entries, is_archive
 
 NOT_STORED = "not stored: another document of this atomic upload was rejected"
 
@@ -33,8 +32,15 @@ def limits_of(settings: Settings) -> tuple[Limits, ArchiveLimits]:
 
 
 def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Iterator[Entry]:
-    """Every document of the uploaded files, archives opened in place."""
+    """Every document of the uploaded files, archives opened in place.
+
+    Raises LimitExceeded before yielding anything if an archive breaks a request-wide limit.
+    """
     _, archive_limits = limits_of(settings)
+    files = list(files)
+    for name, file in files:
+        if is_archive(name):
+            check(name, file, archive_limits)
     for name, file in files:
         if is_archive(name):
             yield from entries(name, file, archive_limits)
@@ -60,8 +66,7 @@ def run_upload(
         batch = list(docs)
         results = _ingest_entries(db, batch, limits, atomic=True)
     else:
-        iterator = iter(docs)
-        while batch := list(islice(iterator, BATCH)):
+        for batch in batched(docs, lambda entry: len(entry.data or b"")):
             results.extend(_ingest_entries(db, batch, limits, atomic=False))
     summary = {status: 0 for status in ("created", "updated", "unchanged", "rejected")}
     for result in results:
@@ -91,7 +96,9 @@ def run_upload(
     return status, report
 
 
-def _ingest_entries(db: Database, batch: list[Entry], limits: Limits, *, atomic: bool) -> list[Result]:
+def _ingest_entries(
+    db: Database, batch: list[Entry], limits: Limits, *, atomic: bool
+) -> list[Result]:
     readable = [(e.source, e.data) for e in batch if e.data is not None]
     unreadable = any(e.data is None for e in batch)
     if atomic and unreadable:
@@ -101,7 +108,9 @@ def _ingest_entries(db: Database, batch: list[Entry], limits: Limits, *, atomic:
     else:
         stored = iter(ingest(db, readable, limits, atomic=atomic))
     return [
-        next(stored) if e.data is not None else rejected(e.source, [FieldError(None, e.problem)])
+        next(stored)
+        if e.data is not None
+        else rejected(e.source, [FieldError(None, e.problem or "cannot be read")])
         for e in batch
     ]
 

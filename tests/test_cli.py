@@ -1,0 +1,183 @@
+"""`newsdesk migrate` and `newsdesk ingest`: in-process on the test databases, and as a program."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.cli import main
+from app.db import Database
+from app.migrate import at_head
+from app.models import STUB, Article
+from tests.conftest import ROOT, SEEDS
+from tests.uploads.helpers import doc, make_zip, total
+
+SUMMARY = "{} documents: {} created, {} updated, {} unchanged, {} rejected"
+BAD = doc("Bad", "https://news.example.com/bad", quality="high")
+
+
+@pytest.fixture
+def cli_env(database_url, tmp_path, monkeypatch):
+    """The CLI reads its settings from the environment (and a .env in the working folder)."""
+    for name in list(os.environ):
+        if name.startswith("NEWSDESK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", database_url)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    root = tmp_path / "docs"
+    (root / "2024" / "03").mkdir(parents=True)
+    (root / "a.md").write_bytes(doc("A", "https://news.example.com/a"))
+    (root / "2024" / "b.yaml").write_bytes(b"title: B\nwebUrl: https://news.example.com/b\n")
+    (root / "2024" / "03" / "c.json").write_bytes(
+        b'{"title": "C", "webUrl": "https://news.example.com/c"}'
+    )
+    (root / "README.txt").write_text("not a document, skipped")
+    return root
+
+
+def ingest(capsys, *args: str) -> tuple[int, list[str], str]:
+    status = main(["ingest", "--jobs", "1", *args])
+    out, err = capsys.readouterr()
+    return status, out.strip().splitlines(), err
+
+
+def test_migrate(cli_env, capsys, database_url):
+    assert main(["migrate"]) == 0
+    assert "database schema is at head" in capsys.readouterr().out
+    db = Database(database_url)
+    try:
+        assert at_head(db.engine)
+    finally:
+        db.dispose()
+
+
+def test_migrate_creates_the_schema(cli_env, capsys, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    db = Database(url)
+    try:
+        assert at_head(db.engine)
+        assert main(["migrate"]) == 0
+    finally:
+        db.dispose()
+
+
+def test_ingest_folder_then_again_unchanged(cli_env, capsys, folder, client):
+    status, out, err = ingest(capsys, str(folder))
+    assert status == 0, err
+    assert out[-1] == SUMMARY.format(3, 3, 0, 0, 0)
+    assert total(client) == 3
+    titles = {i["title"] for i in client.get("/v1/articles").json()["items"]}
+    assert titles == {"A", "B", "C"}
+    item = client.get("/v1/articles", params={"url": "https://news.example.com/c"}).json()
+    assert item["items"][0]["title"] == "C"
+
+    status, out, _ = ingest(capsys, str(folder))
+    assert status == 0
+    assert out[-1] == SUMMARY.format(3, 0, 0, 3, 0)
+
+
+def test_ingest_single_file(cli_env, capsys, folder, client):
+    status, out, _ = ingest(capsys, str(folder / "a.md"))
+    assert status == 0
+    assert out[-1] == SUMMARY.format(1, 1, 0, 0, 0)
+    (folder / "a.md").write_bytes(doc("A, corrected", "https://news.example.com/a"))
+    status, out, _ = ingest(capsys, str(folder / "a.md"))
+    assert out[-1] == SUMMARY.format(1, 0, 1, 0, 0)
+    assert client.get("/v1/articles").json()["items"][0]["title"] == "A, corrected"
+
+
+def test_ingest_zip_archive(cli_env, capsys, tmp_path, client):
+    archive = tmp_path / "batch.zip"
+    archive.write_bytes(
+        make_zip({
+            "2024/a.md": doc("A", "https://news.example.com/a"),
+            "2024/b.md": doc("B", "https://news.example.com/b"),
+        })
+    )  # fmt: skip
+    status, out, err = ingest(capsys, str(archive))
+    assert status == 0, err
+    assert out[-1] == SUMMARY.format(2, 2, 0, 0, 0)
+    assert total(client) == 2
+
+
+def test_any_rejection_exits_1(cli_env, capsys, folder, tmp_path, client):
+    (folder / "2024" / "bad.md").write_bytes(BAD)
+    archive = tmp_path / "more.zip"
+    archive.write_bytes(
+        make_zip({"x/bad.md": BAD, "x/d.md": doc("D", "https://news.example.com/d")})
+    )
+    status, out, err = ingest(capsys, str(folder), str(archive))
+    assert status == 1
+    assert out[-1] == SUMMARY.format(6, 4, 0, 0, 2)
+    assert "rejected docs/2024/bad.md: quality: must be an integer" in err
+    assert f"rejected {archive}/x/bad.md: quality:" in err
+    assert total(client) == 4
+
+
+def test_missing_path_and_broken_archive_are_rejections(cli_env, capsys, tmp_path, folder):
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(b"not gzip at all")
+    status, out, err = ingest(capsys, str(tmp_path / "missing.md"), str(broken), str(folder))
+    assert status == 1
+    assert out[-1] == SUMMARY.format(5, 3, 0, 0, 2)
+    assert "missing.md: cannot be read" in err
+    assert f"rejected {broken}: not a readable tar archive" in err
+
+
+def test_archive_over_a_limit_is_one_rejection(
+    cli_env, capsys, tmp_path, folder, monkeypatch, client
+):
+    monkeypatch.setenv("NEWSDESK_MAX_ARCHIVE_MEMBERS", "2")
+    archive = tmp_path / "many.zip"
+    archive.write_bytes(
+        make_zip({f"{i}.md": doc(f"M{i}", f"https://news.example.com/m{i}") for i in range(3)})
+    )
+    status, out, err = ingest(capsys, str(archive), str(folder))
+    assert status == 1
+    assert out[-1] == SUMMARY.format(4, 3, 0, 0, 1)
+    assert "max_archive_members" in err
+    assert total(client) == 3
+
+
+def test_ingest_with_parser_processes(cli_env, capsys, client):
+    status = main(["ingest", "--jobs", "2", str(SEEDS)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out.strip().splitlines()[-1] == SUMMARY.format(17, 17, 0, 0, 0)
+    assert total(client) == 16
+
+
+def test_entry_point_as_a_program(tmp_path):
+    database = tmp_path / "program.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env["NEWSDESK_DATABASE_URL"] = f"sqlite:///{database}"
+    program = Path(sys.executable).parent / "newsdesk"
+    completed = subprocess.run(
+        [str(program), "ingest", "seeds"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == SUMMARY.format(17, 17, 0, 0, 0)
+    db = Database(f"sqlite:///{database}")
+    try:
+        with db.read() as session:
+            full = select(func.count()).select_from(Article).where(Article.state != STUB)
+            assert session.scalar(full) == 17
+    finally:
+        db.dispose()

@@ -1,0 +1,1 @@
+"""Integration tests of POST /v1/uploads: documents and archives through HTTP and a database."""
