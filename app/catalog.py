@@ -1,8 +1,10 @@
 """Providers and topics share one shape: a keyed list with article counts and cursors."""
 
+import string
 from dataclasses import dataclass
 from typing import Any
 
+from anyascii import anyascii
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,10 @@ from app.models import LISTED, Article, ArticleTopic, Provider, Topic
 from app.pagination import SortKey, after, decode_cursor, encode_cursor, fingerprint, order_by
 
 SORTS = ("name", "-name", "articleCount", "-articleCount")
+# SQL lower() folds ASCII letters only (SQLite's own, PostgreSQL's under the C collation
+# of names), so q is folded the same way to match; the key, a domain or a transliterated
+# slug, is matched by q transliterated too, so "économie" finds "Économie".
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,11 @@ def _row(catalog: Catalog, row: Any) -> dict[str, Any]:
     return item
 
 
+def _containing(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _average(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 
@@ -73,19 +84,20 @@ def list_entries(
     """A page of providers or topics, filtered by a case-insensitive substring."""
     stmt, count = _select(catalog)
     if q:
-        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        name_pattern = _containing(q.translate(_ASCII_LOWER))
+        key_pattern = _containing(anyascii(q).lower())
         stmt = stmt.where(or_(
-            func.lower(catalog.model.name).like(pattern, escape="\\"),
-            catalog.key.like(pattern, escape="\\"),
+            func.lower(catalog.model.name).like(name_pattern, escape="\\"),
+            catalog.key.like(key_pattern, escape="\\"),
         ))  # fmt: skip
     name = sort.removeprefix("-")
     expr = catalog.model.name if name == "name" else count
-    keys = [SortKey(name, expr, sort.startswith("-"))]
+    keys = [SortKey(name, expr, sort.startswith("-"), kind=str if name == "name" else int)]
     query_hash = fingerprint([catalog.key.key, q, sort])
     # The key (domain or slug) breaks ties; it is unique, so the order is total.
     tie = catalog.key
     if cursor:
-        values = decode_cursor(cursor, query_hash, keys)
+        values = decode_cursor(cursor, query_hash, keys, id_kind=str)
         stmt = stmt.where(after(keys, values, tie))
     rows = session.execute(
         stmt.order_by(*order_by(keys, tie, first_not_null=True)).limit(limit + 1)

@@ -27,7 +27,9 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
     def list_entries(
         request: Request,
         db: Annotated[Database, Depends(database)],
-        q: Annotated[str | None, Query(max_length=200, description="substring of name or key")] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="substring of name or key")
+        ] = None,
         sort: Sort = "-articleCount",
         limit: Limit = 20,
         cursor: Cursor = None,

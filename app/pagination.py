@@ -20,7 +20,9 @@ class SortKey:
     name: str
     expr: Any
     desc: bool
-    is_datetime: bool = False
+    # The Python type of the key's values: a cursor is client input, and a value of
+    # another type would reach the SQL comparison (and fail there) unless refused here.
+    kind: type = str
 
 
 def fingerprint(parts: Sequence[object]) -> str:
@@ -33,7 +35,9 @@ def encode_cursor(query_hash: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, query_hash: str, keys: Sequence[SortKey]) -> list[Any]:
+def decode_cursor(
+    cursor: str, query_hash: str, keys: Sequence[SortKey], id_kind: type = int
+) -> list[Any]:
     """Values of the sort keys (then the id) at the cursor; raise BadCursor otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -44,22 +48,40 @@ def decode_cursor(cursor: str, query_hash: str, keys: Sequence[SortKey]) -> list
         raise BadCursor("cursor belongs to another query (filters or sort differ)")
     if not isinstance(values, list) or len(values) != len(keys) + 1:
         raise BadCursor("cursor is malformed")
-    decoded: list[Any] = []
-    for key, value in zip(keys, values, strict=False):
-        if value is None:
-            decoded.append(None)
-        elif key.is_datetime and isinstance(value, str):
-            try:
-                decoded.append(datetime.fromisoformat(value))
-            except ValueError:
-                raise BadCursor("cursor is malformed") from None
-        elif not key.is_datetime and isinstance(value, int | float | str):
-            decoded.append(value)
-        else:
-            raise BadCursor("cursor is malformed")
-    if not isinstance(values[-1], int | str) or isinstance(values[-1], bool):
+    kinds = [key.kind for key in keys] + [id_kind]
+    decoded = [_decode_value(value, kind) for value, kind in zip(values, kinds, strict=True)]
+    if decoded[-1] is None:
         raise BadCursor("cursor is malformed")
-    return [*decoded, values[-1]]
+    return decoded
+
+
+_BIGINT = 2**63
+
+
+def _decode_value(value: Any, kind: type) -> Any:
+    if value is None:
+        return None
+    if kind is datetime and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise BadCursor("cursor is malformed") from None
+        if moment.tzinfo is None:
+            return moment
+    if _is_kind(value, kind):
+        return value
+    raise BadCursor("cursor is malformed")
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind is int:
+        return isinstance(value, int) and -_BIGINT <= value < _BIGINT
+    if kind is float:
+        return isinstance(value, int | float)
+    # PostgreSQL refuses NUL in text, so such a string could only come from tampering.
+    return kind is str and isinstance(value, str) and "\x00" not in value
 
 
 def after(keys: Sequence[SortKey], values: Sequence[Any], id_expr: Any) -> ColumnElement[bool]:

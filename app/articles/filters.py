@@ -168,12 +168,14 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
     for name, desc in params.sort:
         if name == "relevance":
             # "relevance" lists the best match first; "-relevance" reverses it.
-            keys.append(SortKey(name, relevance if relevance is not None else literal(0.0), not desc))
+            expr = relevance if relevance is not None else literal(0.0)
+            keys.append(SortKey(name, expr, not desc, kind=float))
         elif name == "title":
             keys.append(SortKey(name, Article.title, desc))
         else:
             column = _COLUMNS[name]
-            keys.append(SortKey(name, cols[column], desc, is_datetime=column == "published_at"))
+            kind = datetime if column == "published_at" else int
+            keys.append(SortKey(name, cols[column], desc, kind=kind))
     return Plan(stmt, keys, id_expr, empty=not allowed_states)
 
 

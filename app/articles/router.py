@@ -30,8 +30,16 @@ def _moment(value: str | None, param: str) -> datetime | None:
     except ValueError:
         raise param_error(param, f"{param} must be an ISO 8601 date or datetime") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise param_error(param, f"{param} is out of range") from None
     return parsed
+
+
+def _domain(value: str) -> str:
+    """Providers are keyed by lowercase domain without `www.`, as /v1/providers/{domain}."""
+    return value.strip().lower().removeprefix("www.")
 
 
 @dataclass
@@ -57,20 +65,26 @@ def listing(
     type: Annotated[str | None, Query()] = None,  # noqa: A002
     locale: str | None = None,
     published_after: Annotated[
-        str | None, Query(alias="publishedAfter", description="ISO 8601 date or datetime, inclusive")
+        str | None,
+        Query(alias="publishedAfter", description="ISO 8601 date or datetime, inclusive"),
     ] = None,
     published_before: Annotated[
-        str | None, Query(alias="publishedBefore", description="ISO 8601 date or datetime, exclusive")
+        str | None,
+        Query(alias="publishedBefore", description="ISO 8601 date or datetime, exclusive"),
     ] = None,
-    q: Annotated[str | None, Query(max_length=1000, description="full-text search")] = None,
+    # No length limit: any text is a valid query, and only its first words are searched.
+    q: Annotated[str | None, Query(description="full-text search")] = None,
     url: Annotated[str | None, Query(max_length=4096, description="exact canonical URL")] = None,
     include_stubs: Annotated[bool, Query(alias="includeStubs")] = False,
     published: bool = True,
     sort: Annotated[
         str | None,
-        Query(description="comma-separated keys of publishedDateTime, quality, heat, title, "
-              "relevance; '-' for descending", examples=["-heat,title"]),
-    ] = None,  # fmt: skip
+        Query(
+            description="comma-separated keys of publishedDateTime, quality, heat, title, "
+            "relevance; '-' for descending",
+            examples=["-heat,title"],
+        ),
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
     count: bool = False,
@@ -81,7 +95,7 @@ def listing(
     try:
         params = ListParams(
             min_quality=min_quality, max_quality=max_quality, min_heat=min_heat,
-            max_heat=max_heat, topics=topic, providers=[p.lower() for p in provider], tags=tag,
+            max_heat=max_heat, topics=topic, providers=[_domain(p) for p in provider], tags=tag,
             category=category, type=type, locale=locale,
             published_after=_moment(published_after, "publishedAfter"),
             published_before=_moment(published_before, "publishedBefore"),

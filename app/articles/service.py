@@ -1,5 +1,6 @@
 """Article reads: listings with keyset pages, counts and facets; detail; related; delete."""
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -129,7 +130,8 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
                 .where(Article.id.in_(select(matches.c.id)), column.is_not(None))
                 .group_by(column)
             )
-        rows = session.execute(stmt.order_by(count.desc(), stmt.selected_columns[0]).limit(FACET_SIZE))
+        stmt = stmt.order_by(count.desc(), stmt.selected_columns[0]).limit(FACET_SIZE)
+        rows = session.execute(stmt)
         result[name] = [{"value": v, "name": n, "count": c} for v, n, c in rows]
     return result
 
@@ -275,7 +277,7 @@ def list_related(
         )
         found += [(tid, f"out:{pos}") for tid, pos in session.execute(stmt)]
     if direction in ("both", "incoming") and len(found) <= limit:
-        key = SortKey("publishedDateTime", target.c.published_at, True, is_datetime=True)
+        key = SortKey("publishedDateTime", target.c.published_at, True, kind=datetime)
         stmt = filtered(
             select(ArticleRelated.source_id, target.c.published_at)
             .join(target, target.c.id == ArticleRelated.source_id)
@@ -302,14 +304,18 @@ def list_related(
     }
 
 
+# ASCII digits only, and few enough to compare with a small integer column.
+_OUT_MARK = re.compile(r"out:([0-9]{1,5})")
+
+
 def _related_cursor(cursor: str | None, query_hash: str) -> tuple[str, int, list[Any] | None]:
     if cursor is None:
         return "out", -1, None
-    (mark, _) = decode_cursor(cursor, query_hash, [SortKey("mark", None, False)])[:2]
-    if isinstance(mark, str) and mark.startswith("out:") and mark[4:].isdigit():
-        return "out", int(mark[4:]), None
-    if isinstance(mark, str) and mark.startswith("in:"):
-        key = SortKey("publishedDateTime", None, True, is_datetime=True)
+    (mark,) = decode_cursor(cursor, query_hash, [], id_kind=str)
+    if out := _OUT_MARK.fullmatch(mark):
+        return "out", int(out.group(1)), None
+    if mark.startswith("in:"):
+        key = SortKey("publishedDateTime", None, True, kind=datetime)
         return "in", 0, decode_cursor(mark[3:], "", [key])
     raise BadCursor("cursor is malformed")
 
@@ -318,7 +324,9 @@ def get_source(*, session: Session, article_id: int, authorized: bool) -> bytes 
     """The exact bytes the article was last ingested from."""
     if not visible_article(session, article_id, authorized):
         return None
-    return session.scalar(select(ArticleSource.content).where(ArticleSource.article_id == article_id))
+    return session.scalar(
+        select(ArticleSource.content).where(ArticleSource.article_id == article_id)
+    )
 
 
 def delete_article(*, session: Session, article_id: int) -> bool:

@@ -730,13 +730,6 @@ def test_the_real_serco_document() -> None:
     assert mirror.images == []
 
 
-def test_the_shared_copy_of_the_seed_is_the_same_document() -> None:
-    shared = Path("/work/shared/seeds/serco-facial-recognition.md")
-    if not shared.exists():
-        pytest.skip("no shared seed folder here")
-    assert shared.read_bytes() == SERCO.read_bytes()
-
-
 SEED_FILES = sorted(p for p in SEEDS.rglob("*") if p.is_file() and p.name != "SEEDS.txt")
 
 
