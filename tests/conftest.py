@@ -1,7 +1,7 @@
 """Real databases for every test: a fresh SQLite file and a fresh PostgreSQL database.
 
 Each database-backed test runs once per backend. PostgreSQL databases are cloned from a
-template migrated once per session with `alembic upgrade head`. Without a reachable
+template migrated once per session with `alembic upgrade head`, and emptied for reuse. Without a reachable
 PostgreSQL the PostgreSQL half is skipped, except under CI=true, where it fails.
 """
 
@@ -21,6 +21,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.migrate import upgrade
+from app.models import Base
 
 API_KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -47,6 +48,11 @@ class Backend:
             engine.dispose()
         else:
             self.admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            self.free: list[str] = []
+            self.made: list[str] = []
+            self.tables = ", ".join(
+                t.name for t in Base.metadata.sorted_tables if t.name != "data_version"
+            )
             with self.admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {self.tag}_template WITH (FORCE)"))
                 conn.execute(text(f"CREATE DATABASE {self.tag}_template"))
@@ -63,22 +69,32 @@ class Backend:
             path = self.workdir / f"db{number}.db"
             shutil.copyfile(self.template, path)
             return f"sqlite:///{path}"
+        # Emptying a migrated database is ten times faster than creating one, so databases
+        # returned by drop() are reused; a new one is cloned only when all are in use.
+        if self.free:
+            url = self.free.pop()
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {self.tables} RESTART IDENTITY CASCADE"))
+            engine.dispose()
+            return url
         name = f"{self.tag}_{number}"
         with self.admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.tag}_template"))
+        self.made.append(name)
         return self.url(name)
 
     def drop(self, url: str) -> None:
         if self.name == "sqlite":
             Path(make_url(url).database or "").unlink(missing_ok=True)
-            return
-        with self.admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)"))
+        else:
+            self.free.append(url)
 
     def close(self) -> None:
         if self.name == "postgresql":
             with self.admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {self.tag}_template WITH (FORCE)"))
+                for name in [*self.made, f"{self.tag}_template"]:
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             self.admin.dispose()
 
 
@@ -94,7 +110,9 @@ def _postgres_unavailable() -> str | None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     if request.param == "postgresql":
         reason = _postgres_unavailable()
         if reason is not None:
@@ -137,12 +155,14 @@ def make_client(settings: Settings, db: Database) -> Iterator[Any]:
     def build(**overrides: Any) -> TestClient:
         app_settings = settings.model_copy(update=overrides) if overrides else settings
         client = TestClient(create_app(app_settings, db))
+        # Entered once, so every request reuses one event loop thread instead of a new one.
+        client.__enter__()
         clients.append(client)
         return client
 
     yield build
     for client in clients:
-        client.close()
+        client.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Article reads: listings with keyset pages, counts and facets; detail; related; delete."""
 
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,12 +9,10 @@ from sqlalchemy import Row, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.articles.filters import ListParams, Plan, plan
-from app.ingest.urls import format_id
+from app.articles.items import hidden_state, iso, load_items
 from app.models import (
-    STUB,
     UNPUBLISHED,
     Article,
-    ArticleImage,
     ArticleRelated,
     ArticleSource,
     ArticleTag,
@@ -26,10 +23,6 @@ from app.models import (
 from app.pagination import BadCursor, SortKey, after, decode_cursor, encode_cursor, order_by
 
 FACET_SIZE = 20
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat() + "Z"
 
 
 def list_articles(
@@ -57,7 +50,7 @@ def list_articles(
         last = rows[-1]
         next_cursor = encode_cursor(query_hash, [*last[1:], last[0]])
     ids = [row[0] for row in rows]
-    items = load_items(session, ids, authorized)
+    items = load_items(session.connection(), ids, authorized)
     return {
         "items": [items[i] for i in ids],
         "nextCursor": next_cursor,
@@ -137,84 +130,7 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
 
 
 def _visible(column: Any, authorized: bool) -> Any:
-    return column.in_([0, 1, 2]) if authorized else column != UNPUBLISHED
-
-
-def load_items(session: Session, ids: Sequence[int], authorized: bool) -> dict[int, dict[str, Any]]:
-    """List items for `ids` in a constant number of statements."""
-    if not ids:
-        return {}
-    ids = list(ids)
-    rows = session.execute(
-        select(Article, Provider.name, Provider.domain)
-        .outerjoin(Provider, Provider.id == Article.provider_id)
-        .where(Article.id.in_(ids))
-        .execution_options(populate_existing=False)
-    ).all()
-    topics: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for article_id, name, slug in session.execute(
-        select(ArticleTopic.article_id, Topic.name, Topic.slug)
-        .join(Topic, Topic.id == ArticleTopic.topic_id)
-        .where(ArticleTopic.article_id.in_(ids))
-        .order_by(ArticleTopic.article_id, ArticleTopic.position)
-    ):
-        topics[article_id].append({"name": name, "slug": slug})
-    tags: dict[int, list[str]] = defaultdict(list)
-    for article_id, tag in session.execute(
-        select(ArticleTag.article_id, ArticleTag.tag)
-        .where(ArticleTag.article_id.in_(ids))
-        .order_by(ArticleTag.article_id, ArticleTag.position)
-    ):
-        tags[article_id].append(tag)
-    images: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for image in session.scalars(
-        select(ArticleImage)
-        .where(ArticleImage.article_id.in_(ids))
-        .order_by(ArticleImage.article_id, ArticleImage.position)
-    ):
-        images[image.article_id].append({
-            "url": image.url, "width": image.width, "height": image.height,
-            "isCached": image.is_cached, "title": image.title, "attribution": image.attribution,
-        })  # fmt: skip
-    related: dict[int, int] = defaultdict(int)
-    other = Article.__table__.alias("other")
-    for near, far in ((ArticleRelated.source_id, ArticleRelated.target_id),
-                      (ArticleRelated.target_id, ArticleRelated.source_id)):  # fmt: skip
-        for article_id, n in session.execute(
-            select(near, func.count())
-            .join(other, other.c.id == far)
-            .where(near.in_(ids), _visible(other.c.state, authorized))
-            .group_by(near)
-        ):
-            related[article_id] += n
-    items: dict[int, dict[str, Any]] = {}
-    for article, provider_name, provider_domain in rows:
-        items[article.id] = {
-            "id": format_id(article.id),
-            "title": article.title,
-            "excerpt": article.excerpt,
-            "category": article.category,
-            "type": article.type,
-            "published": article.published,
-            "locale": article.locale,
-            "publishedDateTime": iso(article.published_at),
-            "updatedDateTime": iso(article.updated_at),
-            "webUrl": article.web_url,
-            "originalUrl": article.original_url,
-            "ampWebUrl": article.amp_web_url,
-            "cdnAmpWebUrl": article.cdn_amp_web_url,
-            "quality": article.quality,
-            "heat": article.heat,
-            "provider": None
-            if provider_domain is None
-            else {"name": provider_name, "domain": provider_domain},
-            "topics": topics[article.id],
-            "tags": tags[article.id],
-            "images": images[article.id],
-            "relatedCount": related[article.id],
-            "stub": article.state == STUB,
-        }
-    return items
+    return column != hidden_state(authorized)
 
 
 def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[str, Any] | None:
@@ -222,7 +138,7 @@ def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[
     article = session.get(Article, article_id)
     if article is None or (article.state == UNPUBLISHED and not authorized):
         return None
-    item = load_items(session, [article_id], authorized)[article_id]
+    item = load_items(session.connection(), [article_id], authorized)[article_id]
     related = list_related(
         session=session, article_id=article_id, authorized=authorized, limit=100
     )["items"]
@@ -292,7 +208,7 @@ def list_related(
     if len(found) > limit:
         found = found[:limit]
         next_cursor = encode_cursor(query_hash, [found[-1][1]])
-    items = load_items(session, [i for i, _ in found], authorized)
+    items = load_items(session.connection(), [i for i, _ in found], authorized)
     return {
         "items": [
             {**items[i], "direction": "outgoing" if mark.startswith("out") else "incoming"}
