@@ -1,5 +1,6 @@
 """Engine and session set-up for SQLite (embedded default) and PostgreSQL."""
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +80,14 @@ class Database:
         # SQLite allows one writer; serialising writers in the process avoids
         # busy-waiting on the database lock.
         self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
+        self._watch_marker: int | None = None
+        self._version: int | None = None
+        if is_sqlite(self.engine) and self.engine.url.database not in (None, "", ":memory:"):
+            self._watch = sqlite3.connect(
+                self.engine.url.database, check_same_thread=False, isolation_level=None
+            )
 
     @property
     def dialect(self) -> str:
@@ -111,10 +120,23 @@ class Database:
                 lock.release()
 
     def data_version(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(DataVersion.version)).scalar_one())
+        """The current data version; on SQLite answered without reading a table if unchanged."""
+        if self._watch is None:
+            with self.engine.connect() as conn:
+                return int(conn.execute(select(DataVersion.version)).scalar_one())
+        with self._watch_lock:
+            # PRAGMA data_version changes whenever another connection (of any process) has
+            # committed since this connection last asked: then, and only then, re-read.
+            marker = self._watch.execute("PRAGMA data_version").fetchone()[0]
+            if marker != self._watch_marker or self._version is None:
+                row = self._watch.execute("SELECT version FROM data_version").fetchone()
+                self._version, self._watch_marker = int(row[0]), marker
+            return self._version
 
     def dispose(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self.engine.dispose()
 
 
