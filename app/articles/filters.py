@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, literal, select
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from app import search
 from app.ingest.urls import InvalidURL, article_id, canonical_url, check_url
@@ -110,6 +112,22 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
     first = params.sort[0][0]
     via_topic = single_topic is not None and first in _COLUMNS and not params.q
 
+    # SQLite picks the index of a range filter and then sorts every match; keeping filter
+    # columns other than the sort key out of its reach (unary +, a no-op on any value)
+    # makes it walk the sort index in order and stop after `limit` rows.
+    in_order = dialect == "sqlite" and not (params.q or params.url or params.tags)
+    sort_column = _COLUMNS.get(first)
+
+    def filtered(column: Any, name: str) -> Any:
+        if in_order and name != sort_column:
+            return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+        return column
+
+    needs_article = any(
+        value is not None and value != []
+        for value in (params.category, params.type, params.locale, params.scope_provider,
+                      params.providers, params.tags, params.url)
+    ) or any(name == "title" for name, _ in params.sort)  # fmt: skip
     if via_topic:
         link = ArticleTopic
         stmt = select(link.article_id.label("id")).where(link.topic_id == single_topic)
@@ -118,40 +136,45 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
         }  # fmt: skip
         id_expr: Any = link.article_id
         state_col: Any = link.state
-        stmt = stmt.join(Article, Article.id == link.article_id)
+        if needs_article:
+            stmt = stmt.join(Article, Article.id == link.article_id)
+        # A topic filter beside the scope topic still has to hold.
+        if params.topics and topic_ids != [single_topic]:
+            stmt = stmt.where(link.article_id.in_(_topic_members(topic_ids)))
     else:
         stmt = select(Article.id.label("id"))
         cols = {"published_at": Article.published_at, "quality": Article.quality,
                 "heat": Article.heat}  # fmt: skip
         id_expr = Article.id
         state_col = Article.state
-        topic_filter = [t for t in [params.scope_topic] if t is not None]
-        if topic_filter:
-            stmt = stmt.where(Article.id.in_(_topic_members(topic_filter)))
+        if params.scope_topic is not None:
+            stmt = stmt.where(Article.id.in_(_topic_members([params.scope_topic])))
         if params.topics:
             stmt = stmt.where(Article.id.in_(_topic_members(topic_ids)))
 
     stmt = stmt.where(state_col.in_(allowed_states) if len(allowed_states) != 1
                       else state_col == allowed_states[0])  # fmt: skip
+    single_provider = params.scope_provider is not None or len(provider_ids) == 1
     conditions = [
-        (params.min_quality, cols["quality"], operator.ge),
-        (params.max_quality, cols["quality"], operator.le),
-        (params.min_heat, cols["heat"], operator.ge),
-        (params.max_heat, cols["heat"], operator.le),
-        (params.published_after, cols["published_at"], operator.ge),
-        (params.published_before, cols["published_at"], operator.lt),
-        (params.category, Article.category, operator.eq),
-        (params.type, Article.type, operator.eq),
+        (params.min_quality, filtered(cols["quality"], "quality"), operator.ge),
+        (params.max_quality, filtered(cols["quality"], "quality"), operator.le),
+        (params.min_heat, filtered(cols["heat"], "heat"), operator.ge),
+        (params.max_heat, filtered(cols["heat"], "heat"), operator.le),
+        (params.published_after, filtered(cols["published_at"], "published_at"), operator.ge),
+        (params.published_before, filtered(cols["published_at"], "published_at"), operator.lt),
+        (params.category, filtered(Article.category, "category"), operator.eq),
+        (params.type, filtered(Article.type, "type"), operator.eq),
         (params.locale, Article.locale, operator.eq),
         (params.scope_provider, Article.provider_id, operator.eq),
     ]
     for value, column, compare in conditions:
         if value is not None:
             stmt = stmt.where(compare(column, value))
-    if via_topic and params.topics:
-        stmt = stmt.where(Article.id.in_(_topic_members(topic_ids)))
     if params.providers:
-        stmt = stmt.where(Article.provider_id.in_(provider_ids))
+        provider_column = Article.provider_id if single_provider else filtered(
+            Article.provider_id, "provider_id"
+        )  # fmt: skip
+        stmt = stmt.where(provider_column.in_(provider_ids))
     if params.tags:
         stmt = stmt.where(
             Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.tag.in_(params.tags)))
