@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, text
+from sqlalchemy import Row, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.articles.filters import ListParams, Plan, plan
@@ -133,23 +133,30 @@ def _visible(column: Any, authorized: bool) -> Any:
     return column != hidden_state(authorized)
 
 
+_DETAIL = select(
+    Article.state, Article.body, Article.secured, Article.extra, Article.ingested_at,
+    Article.source_sha256,
+).where(Article.id == bindparam("id"))  # fmt: skip
+_target = Article.__table__.alias("target")
+
+
 def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[str, Any] | None:
     """Detail of one article, or None when it does not exist for this caller."""
-    article = session.get(Article, article_id)
-    if article is None or (article.state == UNPUBLISHED and not authorized):
+    conn = session.connection()
+    row = conn.execute(_DETAIL, {"id": article_id}).first()
+    if row is None or (row.state == UNPUBLISHED and not authorized):
         return None
-    item = load_items(session.connection(), [article_id], authorized)[article_id]
-    related = list_related(
-        session=session, article_id=article_id, authorized=authorized, limit=100
-    )["items"]
+    links, _ = _related_links(session, article_id, authorized, limit=100)
+    # One load for the article and its related stories keeps detail at a fixed cost.
+    items = load_items(conn, [article_id, *(i for i, _ in links)], authorized)
     return {
-        **item,
-        "body": article.body,
-        "related": related,
-        "secured": article.secured,
-        "extra": article.extra,
-        "ingestedAt": iso(article.ingested_at),
-        "sourceSha256": article.source_sha256,
+        **items[article_id],
+        "body": row.body,
+        "related": _with_direction(items, links),
+        "secured": row.secured,
+        "extra": row.extra,
+        "ingestedAt": iso(row.ingested_at),
+        "sourceSha256": row.source_sha256,
     }
 
 
@@ -170,10 +177,44 @@ def list_related(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Outgoing links in file order, then incoming links newest first."""
+    links, next_cursor = _related_links(
+        session, article_id, authorized, limit=limit, direction=direction,
+        min_quality=min_quality, min_heat=min_heat, cursor=cursor,
+    )  # fmt: skip
+    items = load_items(session.connection(), [i for i, _ in links], authorized)
+    return {
+        "items": _with_direction(items, links),
+        "nextCursor": next_cursor,
+        "total": None,
+        "facets": None,
+    }
+
+
+def _with_direction(
+    items: dict[int, dict[str, Any]], links: list[tuple[int, str]]
+) -> list[dict[str, Any]]:
+    return [
+        {**items[i], "direction": "outgoing" if mark.startswith("out") else "incoming"}
+        for i, mark in links
+    ]
+
+
+def _related_links(
+    session: Session,
+    article_id: int,
+    authorized: bool,
+    *,
+    limit: int,
+    direction: str = "both",
+    min_quality: int | None = None,
+    min_heat: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[tuple[int, str]], str | None]:
+    """Ids of one page of related articles, each with its cursor mark, and the next cursor."""
     query_hash = f"{article_id}:{direction}:{min_quality}:{min_heat}:{authorized}"
     phase, position, values = _related_cursor(cursor, query_hash)
     found: list[tuple[int, str]] = []
-    target = Article.__table__.alias("target")
+    target = _target
 
     def filtered(stmt: Any) -> Any:
         stmt = stmt.where(_visible(target.c.state, authorized))
@@ -208,16 +249,7 @@ def list_related(
     if len(found) > limit:
         found = found[:limit]
         next_cursor = encode_cursor(query_hash, [found[-1][1]])
-    items = load_items(session.connection(), [i for i, _ in found], authorized)
-    return {
-        "items": [
-            {**items[i], "direction": "outgoing" if mark.startswith("out") else "incoming"}
-            for i, mark in found
-        ],
-        "nextCursor": next_cursor,
-        "total": None,
-        "facets": None,
-    }
+    return found, next_cursor
 
 
 # ASCII digits only, and few enough to compare with a small integer column.
