@@ -24,7 +24,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         return value.removeprefix("www.") if noun == "provider" else value
 
     @router.get("", response_model=page, responses={400: PROBLEM, 422: PROBLEM})
-    def list_entries(
+    async def list_entries(
         request: Request,
         db: Annotated[Database, Depends(database)],
         q: Annotated[
@@ -34,19 +34,17 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> Response:
-        with db.read() as session:
-            try:
-                result = catalog.list_entries(
-                    session=session, catalog=entry, q=q, sort=sort, limit=limit, cursor=cursor
-                )
-            except BadCursor as exc:
-                raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
+        try:
+            result = await db.read_with(
+                catalog.list_entries, catalog=entry, q=q, sort=sort, limit=limit, cursor=cursor
+            )
+        except BadCursor as exc:
+            raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
         return paged(result, request)
 
     @router.get("/{key}", response_model=item, responses={404: PROBLEM})
-    def get_entry(key: str, db: Annotated[Database, Depends(database)]) -> Response:
-        with db.read() as session:
-            found = catalog.get_entry(session=session, catalog=entry, key=normalise(key))
+    async def get_entry(key: str, db: Annotated[Database, Depends(database)]) -> Response:
+        found = await db.read_with(catalog.get_entry, catalog=entry, key=normalise(key))
         if found is None:
             raise Problem(404, f"no {noun} {key!r}")
         return JSON(found)
@@ -56,21 +54,20 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         response_model=ArticlePage,
         responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
     )
-    def list_articles(
+    async def list_articles(
         key: str,
         request: Request,
         listing: Annotated[Listing, Depends(listing)],
         db: Annotated[Database, Depends(database)],
     ) -> Response:
-        with db.read() as session:
-            owner = catalog.entry_id(session=session, catalog=entry, key=normalise(key))
+        owner = await db.read_with(catalog.entry_id, catalog=entry, key=normalise(key))
         if owner is None:
             raise Problem(404, f"no {noun} {key!r}")
         if noun == "topic":
             listing.params.scope_topic = owner
         else:
             listing.params.scope_provider = owner
-        return run_listing(db, listing, request)
+        return await run_listing(db, listing, request)
 
     for route, summary in zip(router.routes, (
         f"List {noun}s with article counts",

@@ -39,7 +39,7 @@ def param_error(param: str, message: str) -> Problem:
     return Problem(422, message, [{"param": param, "message": message}])
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -68,7 +68,7 @@ def valid_key(header: str, keys: list[bytes]) -> bool:
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-def require_key(
+async def require_key(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     if not authorized(request):
@@ -82,7 +82,7 @@ def require_key(
 _ALLOWED: dict[int, frozenset[str]] = {}
 
 
-def reject_unknown_params(request: Request) -> None:
+async def reject_unknown_params(request: Request) -> None:
     """Unknown query parameters are errors, so typos never silently widen a query."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
@@ -100,7 +100,7 @@ def reject_unknown_params(request: Request) -> None:
         )
 
 
-def reject_nul(request: Request) -> None:
+async def reject_nul(request: Request) -> None:
     """PostgreSQL text cannot hold NUL and no id, key or filter contains one: refuse it early."""
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
         if "\x00" in value:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,7 +78,7 @@ class Cache:
         headers = Headers(scope=scope)
         private = self.is_authorized(headers)
         try:
-            version = await run_in_threadpool(self.db.data_version)
+            version = await self.db.run(self.db.data_version)
         except SQLAlchemyError:
             # Nothing can be validated or cached; the route reports the failure itself.
             await self.app(scope, receive, send)

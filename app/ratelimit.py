@@ -47,7 +47,7 @@ class RateLimiter:
                 del self.windows[client]
 
 
-def limit_writes(request: Request) -> None:
+async def limit_writes(request: Request) -> None:
     """FastAPI dependency: 429 once a key has used its writes for the current minute."""
     limiter: RateLimiter | None = request.app.state.write_limiter
     if limiter is None:

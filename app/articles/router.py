@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.articles import service
@@ -52,7 +53,7 @@ class Listing:
     authorized: bool
 
 
-def listing(
+async def listing(
     request: Request,
     min_quality: Annotated[int | None, Query(alias="minQuality", ge=0, le=100)] = None,
     max_quality: Annotated[int | None, Query(alias="maxQuality", ge=0, le=100)] = None,
@@ -113,17 +114,16 @@ def listing(
                    authorized(request))  # fmt: skip
 
 
-def run_listing(db: Database, listing: Listing, request: Request) -> Response:
+async def run_listing(db: Database, listing: Listing, request: Request) -> Response:
     """Shared by /v1/articles and the provider- and topic-scoped listings."""
-    with db.read() as session:
-        try:
-            page = service.list_articles(
-                session=session, params=listing.params, limit=listing.limit,
-                cursor=listing.cursor, count=listing.count, facets=listing.facets,
-                authorized=listing.authorized,
-            )  # fmt: skip
-        except BadCursor as exc:
-            raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
+    try:
+        page = await db.read_with(
+            service.list_articles, params=listing.params, limit=listing.limit,
+            cursor=listing.cursor, count=listing.count, facets=listing.facets,
+            authorized=listing.authorized,
+        )  # fmt: skip
+    except BadCursor as exc:
+        raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
     return paged(page, request)
 
 
@@ -136,24 +136,23 @@ def paged(page: dict[str, object], request: Request) -> Response:
 
 
 @router.get("", response_model=ArticlePage, responses={422: PROBLEM, 400: PROBLEM})
-def list_articles(
+async def list_articles(
     request: Request,
     listing: Annotated[Listing, Depends(listing)],
     db: Annotated[Database, Depends(database)],
 ) -> Response:
     """List articles with filters, sort, keyset pagination, counts and facets."""
-    return run_listing(db, listing, request)
+    return await run_listing(db, listing, request)
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses={404: PROBLEM})
-def get_article(
+async def get_article(
     article_id: str, request: Request, db: Annotated[Database, Depends(database)]
 ) -> Response:
     """One article with body, related stories, secured and extra fields."""
-    with db.read() as session:
-        article = service.get_article(
-            session=session, article_id=article_pk(article_id), authorized=authorized(request)
-        )
+    article = await db.read_with(
+        service.get_article, article_id=article_pk(article_id), authorized=authorized(request)
+    )
     if article is None:
         raise Problem(404, f"no article with id {article_id!r}")
     return JSON(article)
@@ -162,7 +161,7 @@ def get_article(
 @router.get(
     "/{article_id}/related", response_model=RelatedPage, responses={404: PROBLEM, 400: PROBLEM}
 )
-def get_related(
+async def get_related(
     article_id: str,
     request: Request,
     db: Annotated[Database, Depends(database)],
@@ -175,16 +174,21 @@ def get_related(
     """Related stories: outgoing in file order, then incoming newest first."""
     pk = article_pk(article_id)
     is_authorized = authorized(request)
-    with db.read() as session:
+
+    def related(*, session: Session) -> dict[str, Any] | None:
         if not service.visible_article(session, pk, is_authorized):
-            raise Problem(404, f"no article with id {article_id!r}")
-        try:
-            page = service.list_related(
-                session=session, article_id=pk, authorized=is_authorized, limit=limit,
-                direction=direction, min_quality=min_quality, min_heat=min_heat, cursor=cursor,
-            )  # fmt: skip
-        except BadCursor as exc:
-            raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
+            return None
+        return service.list_related(
+            session=session, article_id=pk, authorized=is_authorized, limit=limit,
+            direction=direction, min_quality=min_quality, min_heat=min_heat, cursor=cursor,
+        )  # fmt: skip
+
+    try:
+        page = await db.read_with(related)
+    except BadCursor as exc:
+        raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
+    if page is None:
+        raise Problem(404, f"no article with id {article_id!r}")
     return paged(page, request)
 
 
@@ -196,14 +200,13 @@ def get_related(
         404: PROBLEM,
     },
 )
-def get_source(
+async def get_source(
     article_id: str, request: Request, db: Annotated[Database, Depends(database)]
 ) -> Response:
     """The document exactly as last ingested."""
-    with db.read() as session:
-        content = service.get_source(
-            session=session, article_id=article_pk(article_id), authorized=authorized(request)
-        )
+    content = await db.read_with(
+        service.get_source, article_id=article_pk(article_id), authorized=authorized(request)
+    )
     if content is None:
         raise Problem(404, f"no source for article {article_id!r}")
     return Response(content, media_type="text/markdown; charset=utf-8")

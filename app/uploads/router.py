@@ -89,10 +89,9 @@ async def upload(
 
 
 @router.get("/{upload_id}", response_model=UploadReport, responses={401: PROBLEM, 404: PROBLEM})
-def get_upload(upload_id: str, db: Annotated[Database, Depends(database)]) -> Response:
+async def get_upload(upload_id: str, db: Annotated[Database, Depends(database)]) -> Response:
     """The stored report of an earlier upload (API key)."""
-    with db.read() as session:
-        report = service.get_upload(session=session, upload_id=upload_id)
+    report = await db.read_with(service.get_upload, upload_id=upload_id)
     if report is None:
         raise Problem(404, f"no upload with id {upload_id!r}")
     return JSON(report)
