@@ -37,42 +37,73 @@ def ingest(
     if atomic:
         return _ingest_atomic(db, list(items), limits, executor)
     results: list[Result] = []
+    in_flight: _Batch | None = None
+    # Parsing of the next batch (in the executor's processes) overlaps the writing of
+    # this one: the writer is the one process that cannot be parallel.
     for batch in batched(items, lambda item: len(item[1]), batch_size):
-        batch_results = _ingest_batch(db, batch, limits, executor)
-        results.extend(batch_results)
-        if on_batch is not None:
-            on_batch(batch_results)
+        started = _start(db, batch, limits, executor)
+        if in_flight is not None:
+            results.extend(_finish(db, in_flight, on_batch))
+        in_flight = started
+    if in_flight is not None:
+        results.extend(_finish(db, in_flight, on_batch))
     return results
 
 
-def _ingest_batch(
-    db: Database, batch: list[Item], limits: Limits, executor: Executor | None
-) -> list[Result]:
+class _Batch:
+    """A batch whose unchanged documents are known and whose parsing has been started."""
+
+    def __init__(self, batch: list[Item], results: list[Result | None]) -> None:
+        self.batch = batch
+        self.results = results
+        self.pending: list[tuple[int, str, bytes, str]] = []
+        self.repeats: dict[int, int] = {}
+        self.prepared: Iterator[Prepared] = iter(())
+
+
+def _start(db: Database, batch: list[Item], limits: Limits, executor: Executor | None) -> _Batch:
     digests = [sha256(data) for _, data in batch]
     with db.read() as session:
         known = find_unchanged(session, digests)
-    results: list[Result | None] = [None] * len(batch)
-    pending: list[tuple[int, str, bytes, str]] = []
+    started = _Batch(batch, [None] * len(batch))
     first_index: dict[str, int] = {}
-    repeats: dict[int, int] = {}
     for index, ((source, data), digest) in enumerate(zip(batch, digests, strict=True)):
         if digest in known:
             article_id, web_url = known[digest]
-            results[index] = Result(source, "unchanged", format_id(article_id), web_url)
+            started.results[index] = Result(source, "unchanged", format_id(article_id), web_url)
         elif digest in first_index:
-            repeats[index] = first_index[digest]
+            started.repeats[index] = first_index[digest]
         else:
             first_index[digest] = index
-            pending.append((index, source, data, digest))
-    prepared = _prepare_all(pending, limits, executor)
+            started.pending.append((index, source, data, digest))
+    started.prepared = _prepare_all(started.pending, limits, executor)
+    return started
+
+
+def _finish(
+    db: Database, started: _Batch, on_batch: Callable[[list[Result]], None] | None
+) -> list[Result]:
+    results = started.results
+    prepared = list(started.prepared)
     if prepared:
         with db.write() as session:
-            stored = store(session, prepared)
-        for (index, *_), result in zip(pending, stored, strict=True):
+            # The previous batch was written after this one was looked up.
+            known = find_unchanged(session, [p.sha256 for p in prepared])
+            fresh = [(item, p) for item, p in zip(started.pending, prepared, strict=True)
+                     if p.sha256 not in known]  # fmt: skip
+            stored = store(session, [p for _, p in fresh])
+        for (index, *_), result in zip([item for item, _ in fresh], stored, strict=True):
             results[index] = result
-    for index, first in repeats.items():
-        results[index] = _repeat_of(batch[index][0], results[first])
-    return [r for r in results if r is not None]
+        for index, source, _, digest in started.pending:
+            if digest in known:
+                article_id, web_url = known[digest]
+                results[index] = Result(source, "unchanged", format_id(article_id), web_url)
+    for index, first in started.repeats.items():
+        results[index] = _repeat_of(started.batch[index][0], results[first])
+    done = [r for r in results if r is not None]
+    if on_batch is not None:
+        on_batch(done)
+    return done
 
 
 def _repeat_of(source: str, first: Result | None) -> Result:
@@ -92,7 +123,7 @@ def _ingest_atomic(
     for index, digest in enumerate(digests):
         first_index.setdefault(digest, index)
     pending = [(i, *items[i], digests[i]) for i in first_index.values()]
-    prepared = _prepare_all(pending, limits, executor)
+    prepared = list(_prepare_all(pending, limits, executor))
     results: list[Result] = []
     try:
         with db.write() as session:
@@ -123,11 +154,12 @@ def _ingest_atomic(
 
 def _prepare_all(
     pending: list[tuple[int, str, bytes, str]], limits: Limits, executor: Executor | None
-) -> list[Prepared]:
+) -> Iterator[Prepared]:
+    """Parse documents; with an executor the work is submitted now and collected later."""
     if executor is None or len(pending) < 8:
-        return [prepare(source, data, limits, digest) for _, source, data, digest in pending]
+        return iter([prepare(source, data, limits, digest) for _, source, data, digest in pending])
     work = partial(_prepare_args, limits)
-    return list(executor.map(work, [(s, d, h) for _, s, d, h in pending], chunksize=16))
+    return executor.map(work, [(s, d, h) for _, s, d, h in pending], chunksize=16)
 
 
 def _prepare_args(limits: Limits, args: tuple[str, bytes, str]) -> Prepared:
