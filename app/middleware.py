@@ -45,6 +45,10 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+# Bodies kept per process: bounded in bytes as well as entries, for the memory budget.
+CACHE_BYTES = 32 * 1024 * 1024
+
+
 class Cache:
     """Answers repeated GETs from memory while the data version is unchanged.
 
@@ -65,6 +69,7 @@ class Cache:
         self.is_authorized = is_authorized
         self.max_age = max_age
         self.entries = entries
+        self.size = 0
         self.store: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,12 +126,23 @@ class Cache:
             chunks.append(message.get("body", b""))
             await send(message)
             if not message.get("more_body") and start.get("status") == 200 and self.entries:
-                self.store[key] = (version, start["headers"], b"".join(chunks))
-                self.store.move_to_end(key)
-                while len(self.store) > self.entries:
-                    self.store.popitem(last=False)
+                self._keep(key, (version, start["headers"], b"".join(chunks)))
 
         await self.app(scope, receive, capture)
+
+    def _keep(self, key: str, entry: tuple[int, list[Any], bytes]) -> None:
+        """Least recently used first out, within an entry count and a byte budget."""
+        body = entry[2]
+        if len(body) > CACHE_BYTES // 64:
+            return
+        old = self.store.pop(key, None)
+        if old is not None:
+            self.size -= len(old[2])
+        self.store[key] = entry
+        self.size += len(body)
+        while len(self.store) > self.entries or self.size > CACHE_BYTES:
+            _, evicted = self.store.popitem(last=False)
+            self.size -= len(evicted[2])
 
 
 async def _validated_by_content(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
