@@ -2,10 +2,10 @@
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 MiB = 1024 * 1024
 
@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=64, gt=0)
 
     response_cache_entries: int = Field(default=2048, ge=0)
-    write_rate_limit: int = Field(default=0, ge=0, description="uploads per minute per key; 0 = off")
+    # Uploads per minute per API key; 0 turns the limit off.
+    write_rate_limit: int = Field(default=0, ge=0)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -73,7 +73,7 @@ def _sort_indexes(prefix: str, table: str, *lead: str) -> list[Index]:
     id_col = "id" if table == "articles" else "article_id"
     indexes = []
     for key in keys:
-        cols = [column(c) for c in (*lead, "state")]
+        cols: list[Any] = [column(c) for c in (*lead, "state")]
         indexes.append(Index(f"ix_{prefix}_{key}", *cols, column(key), column(id_col)))
         indexes.append(Index(f"ix_{prefix}_{key}_desc", *cols, desc(column(key)), column(id_col)))
     return indexes

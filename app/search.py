@@ -46,9 +46,9 @@ def match(dialect: str, parts: list[str]) -> tuple[Any, ColumnElement[bool], Any
             .subquery("fts")
         )
         return fts, fts.c.id == Article.id, cast(-fts.c.rank, Float)
-    document = literal_column(_PG_DOCUMENT)
+    document: Any = literal_column(_PG_DOCUMENT)
     queries = [func.phraseto_tsquery(literal_column("'newsdesk'::regconfig"), p) for p in parts]
-    tsquery = queries[0]
+    tsquery: Any = queries[0]
     for extra in queries[1:]:
         tsquery = tsquery.op("&&")(extra)
     return None, document.op("@@")(tsquery), cast(func.ts_rank(document, tsquery), Float)

@@ -1,8 +1,9 @@
 """Real databases for every test: a fresh SQLite file and a fresh PostgreSQL database.
 
 Each database-backed test runs once per backend. PostgreSQL databases are cloned from a
-template migrated once per session with `alembic upgrade head`, and emptied for reuse. Without a reachable
-PostgreSQL the PostgreSQL half is skipped, except under CI=true, where it fails.
+template migrated once per session with `alembic upgrade head`, and emptied for reuse.
+Without a reachable PostgreSQL the PostgreSQL half is skipped, except under CI=true, where
+it fails.
 """
 
 import itertools

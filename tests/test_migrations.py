@@ -5,9 +5,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.db import Database
-from app.migrate import at_head
+from app.migrate import at_head, include_object
 from app.models import Base
-from app.migrate import include_object
 
 
 def test_models_and_migrations_agree(db: Database) -> None:

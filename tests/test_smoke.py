@@ -8,10 +8,14 @@ def test_seeds_are_served(seeded):
 
 
 def test_upload_requires_key(client):
-    response = client.post("/v1/uploads", content=b"---\ntitle: x\n---\n",
-                           headers={"Content-Type": "text/markdown"})
+    response = client.post(
+        "/v1/uploads", content=b"---\ntitle: x\n---\n", headers={"Content-Type": "text/markdown"}
+    )
     assert response.status_code == 401
-    ok = client.post("/v1/uploads", content=b"---\ntitle: x\nwebUrl: https://example.com/x\n---\n",
-                     headers={"Content-Type": "text/markdown", **AUTH})
+    ok = client.post(
+        "/v1/uploads",
+        content=b"---\ntitle: x\nwebUrl: https://example.com/x\n---\n",
+        headers={"Content-Type": "text/markdown", **AUTH},
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["summary"]["created"] == 1

@@ -25,15 +25,29 @@ from app.models import (
     Topic,
 )
 
-_IDS = bindparam("ids", expanding=True)
-_HIDDEN = bindparam("hidden")
+_IDS: Any = bindparam("ids", expanding=True)
+_HIDDEN: Any = bindparam("hidden")
 
 ITEMS = (
     select(
-        Article.id, Article.title, Article.excerpt, Article.category, Article.type,
-        Article.published, Article.locale, Article.published_at, Article.updated_at,
-        Article.web_url, Article.original_url, Article.amp_web_url, Article.cdn_amp_web_url,
-        Article.quality, Article.heat, Provider.name, Provider.domain, Article.state,
+        Article.id,
+        Article.title,
+        Article.excerpt,
+        Article.category,
+        Article.type,
+        Article.published,
+        Article.locale,
+        Article.published_at,
+        Article.updated_at,
+        Article.web_url,
+        Article.original_url,
+        Article.amp_web_url,
+        Article.cdn_amp_web_url,
+        Article.quality,
+        Article.heat,
+        Provider.name,
+        Provider.domain,
+        Article.state,
     )  # fmt: skip
     .outerjoin(Provider, Provider.id == Article.provider_id)
     .where(Article.id.in_(_IDS))
@@ -51,8 +65,13 @@ TAGS = (
 )
 IMAGES = (
     select(
-        ArticleImage.article_id, ArticleImage.url, ArticleImage.width, ArticleImage.height,
-        ArticleImage.is_cached, ArticleImage.title, ArticleImage.attribution,
+        ArticleImage.article_id,
+        ArticleImage.url,
+        ArticleImage.width,
+        ArticleImage.height,
+        ArticleImage.is_cached,
+        ArticleImage.title,
+        ArticleImage.attribution,
     )  # fmt: skip
     .where(ArticleImage.article_id.in_(_IDS))
     .order_by(ArticleImage.article_id, ArticleImage.position)

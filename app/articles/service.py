@@ -96,6 +96,7 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
             result[name] = []
             continue
         count = func.count().label("n")
+        stmt: Any
         if name == "topic":
             stmt = (
                 select(Topic.slug, Topic.name, count)

@@ -359,7 +359,10 @@ def normalize(doc: ParsedDocument) -> ArticleIn:
         tags=fields.strings("tags"),
         images=fields.images(),
         secured=fields.verbatim("secured"),
-        **urls,
+        web_url=urls["web_url"],
+        original_url=urls["original_url"],
+        amp_web_url=urls["amp_web_url"],
+        cdn_amp_web_url=urls["cdn_amp_web_url"],
     )
     extra = {str(k): v for k, v in raw.items() if k not in consumed and isinstance(k, str)}
     article.extra = _json_safe(extra, fields, "") if extra else None

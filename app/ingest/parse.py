@@ -95,8 +95,7 @@ def parse(name: str, data: bytes, limits: Limits = Limits()) -> ParsedDocument:
     if suffix in _BARE:
         return ParsedDocument(_load(_BARE[suffix], text, limits), None, _BARE[suffix])
     raise DocumentError.single(
-        "no front matter: a document starts with a --- (YAML) or +++ (TOML) fence, "
-        "or a JSON object"
+        "no front matter: a document starts with a --- (YAML) or +++ (TOML) fence, or a JSON object"
     )
 
 

@@ -32,8 +32,10 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("ab")
-        command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]  # fmt: skip
+        command = [
+            sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+        ]  # fmt: skip
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env_for(database_url, api_key), stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True,

@@ -56,7 +56,8 @@ def assert_stored(client: httpx.Client, numbers: set[int]) -> None:
     params: dict[str, str | int] = {"limit": 100}
     while True:
         page = client.get("/v1/articles", params=params).json()
-        topics.update({item["webUrl"]: [t["slug"] for t in item["topics"]] for item in page["items"]})
+        for item in page["items"]:
+            topics[item["webUrl"]] = [t["slug"] for t in item["topics"]]
         if not page["nextCursor"]:
             break
         params["cursor"] = page["nextCursor"]
@@ -72,7 +73,7 @@ def test_kill_server_during_uploads(database_url: str, tmp_path: Path) -> None:
         server = Server(database_url, API_KEY, tmp_path / "server.log")
         stop = threading.Event()
 
-        def upload_until_killed(first: int) -> None:
+        def upload_until_killed(first: int, server: Server, stop: threading.Event) -> None:
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 offset = first
                 while not stop.is_set():
@@ -86,7 +87,7 @@ def test_kill_server_during_uploads(database_url: str, tmp_path: Path) -> None:
                     )
                     offset += BATCH
 
-        worker = threading.Thread(target=upload_until_killed, args=(start,))
+        worker = threading.Thread(target=upload_until_killed, args=(start, server, stop))
         worker.start()
         time.sleep(1.0 + 0.4 * crash)
         server.kill()
