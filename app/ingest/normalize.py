@@ -259,16 +259,21 @@ class _Fields:
             return None
         return ProviderIn(domain=domain, name=name or domain)
 
-    def images(self) -> list[ImageIn]:
-        value = self.get("images")
+    def sequence(self, key: str) -> list[Any]:
+        """A list of at most MAX_LIST entries, or [] with a field error."""
+        value = self.get(key)
         if value is None:
             return []
         if not isinstance(value, list):
-            self.fail("images", f"must be a list, not {_kind(value)}")
+            self.fail(key, f"must be a list, not {_kind(value)}")
             return []
         if len(value) > MAX_LIST:
-            self.fail("images", f"must have at most {MAX_LIST} entries")
+            self.fail(key, f"must have at most {MAX_LIST} entries")
             return []
+        return value
+
+    def images(self) -> list[ImageIn]:
+        value = self.sequence("images")
         images: list[ImageIn] = []
         for index, item in enumerate(value):
             if isinstance(item, str):
@@ -387,15 +392,7 @@ def _dedupe_topics(names: list[str]) -> list[str]:
 
 
 def _related(fields: _Fields, article: ArticleIn) -> list[ArticleIn]:
-    value = fields.get("related")
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        fields.fail("related", f"must be a list, not {_kind(value)}")
-        return []
-    if len(value) > MAX_LIST:
-        fields.fail("related", f"must have at most {MAX_LIST} entries")
-        return []
+    value = fields.sequence("related")
     merged: dict[int, ArticleIn] = {}
     for index, item in enumerate(value):
         if isinstance(item, str):
