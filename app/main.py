@@ -3,6 +3,7 @@
 import importlib.util
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,6 @@ class _BodyLimitWithProblem:
 
 def _problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
              headers: Mapping[str, str] | None = None) -> Response:  # fmt: skip
-    from http import HTTPStatus
-
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
