@@ -3,9 +3,11 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app import catalog
+from app.articles.filters import ListParams
 from app.articles.router import Cursor, Limit, Listing, listing, paged, run_listing
 from app.db import Database
 from app.http import JSON, Problem, database
@@ -60,14 +62,16 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         listing: Annotated[Listing, Depends(listing)],
         db: Annotated[Database, Depends(database)],
     ) -> Response:
-        owner = await db.read_with(catalog.entry_id, catalog=entry, key=normalise(key))
-        if owner is None:
-            raise Problem(404, f"no {noun} {key!r}")
-        if noun == "topic":
-            listing.params.scope_topic = owner
-        else:
-            listing.params.scope_provider = owner
-        return await run_listing(db, listing, request)
+        def scope(session: Session, params: ListParams) -> None:
+            owner = catalog.entry_id(session=session, catalog=entry, key=normalise(key))
+            if owner is None:
+                raise Problem(404, f"no {noun} {key!r}")
+            if noun == "topic":
+                params.scope_topic = owner
+            else:
+                params.scope_provider = owner
+
+        return await run_listing(db, listing, request, scope)
 
     for route, summary in zip(router.routes, (
         f"List {noun}s with article counts",

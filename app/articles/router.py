@@ -1,5 +1,6 @@
 """Routes for /v1/articles: parse, call the service, map not-found to 404."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -114,14 +115,29 @@ async def listing(
                    authorized(request))  # fmt: skip
 
 
-async def run_listing(db: Database, listing: Listing, request: Request) -> Response:
-    """Shared by /v1/articles and the provider- and topic-scoped listings."""
-    try:
-        page = await db.read_with(
-            service.list_articles, params=listing.params, limit=listing.limit,
+async def run_listing(
+    db: Database,
+    listing: Listing,
+    request: Request,
+    scope: Callable[[Session, ListParams], None] | None = None,
+) -> Response:
+    """Shared by /v1/articles and the provider- and topic-scoped listings.
+
+    `scope` narrows the parameters inside the same read, so a scoped listing costs one
+    snapshot, not a lookup transaction and then the listing's own.
+    """
+
+    def work(*, session: Session) -> dict[str, Any]:
+        if scope is not None:
+            scope(session, listing.params)
+        return service.list_articles(
+            session=session, params=listing.params, limit=listing.limit,
             cursor=listing.cursor, count=listing.count, facets=listing.facets,
             authorized=listing.authorized,
         )  # fmt: skip
+
+    try:
+        page = await db.read_with(work)
     except BadCursor as exc:
         raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
     return paged(page, request)
