@@ -28,13 +28,16 @@ def batch(start: int) -> list[tuple[str, tuple[str, bytes]]]:
 
 def assert_consistent(database_url: str) -> int:
     """The database opens cleanly and every article is whole; return the article count."""
-    # The application's engine: on SQLite it opens a real transaction for reads, so the
-    # three counts below come from one snapshot.
+    # The counts below must come from one snapshot while an ingest may still be committing:
+    # the application's engine opens a real transaction for reads on SQLite, and PostgreSQL
+    # needs REPEATABLE READ (under READ COMMITTED each statement sees later commits).
     engine = Database(database_url).engine
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
                 assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ")
             articles = conn.execute(select(func.count()).select_from(Article)).scalar_one()
             topic_counts = conn.execute(
                 select(ArticleTopic.article_id, func.count()).group_by(ArticleTopic.article_id)
