@@ -4,6 +4,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, select, update
@@ -24,7 +25,7 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, cache_mib: int) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; NORMAL sync in WAL mode
     # survives a process crash (only an OS crash can lose the last commits).
@@ -32,13 +33,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # The page cache is per connection: 8 MiB each keeps a full pool well under the
-    # memory budget. No mmap: mapped pages count as resident memory of every worker.
-    cursor.execute("PRAGMA cache_size=-8192")
+    # The page cache is per connection: 8 MiB each keeps a full pool of the server well
+    # under its memory budget. No mmap: mapped pages count as resident memory of every worker.
+    cursor.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, cache_mib: int = 8) -> Engine:
     """Create an engine with the pragmas and pool fitting its backend."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -48,7 +49,7 @@ def make_engine(url: str) -> Engine:
             pool_size=8,
             max_overflow=0,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, cache_mib=cache_mib))
         # pysqlite's own transaction handling defers BEGIN; take the write
         # lock at BEGIN instead so a writer never fails half-way on upgrade.
         event.listen(engine, "connect", _disable_pysqlite_begin)
@@ -72,8 +73,8 @@ def is_sqlite(engine: Engine) -> bool:
 class Database:
     """An engine, its session factory, and the in-process writer lock."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, cache_mib: int = 8) -> None:
+        self.engine = make_engine(url, cache_mib=cache_mib)
         # A read is one snapshot: the statements of a page (articles, then their topics,
         # images...) must not straddle a concurrent commit. SQLite's BEGIN already does this.
         reads = self.engine

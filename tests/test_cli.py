@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.cli import main
+from app.cli import main, walk
 from app.db import Database
 from app.migrate import at_head
 from app.models import STUB, Article
@@ -49,6 +49,25 @@ def ingest(capsys, *args: str) -> tuple[int, list[str], str]:
     status = main(["ingest", "--jobs", "1", *args])
     out, err = capsys.readouterr()
     return status, out.strip().splitlines(), err
+
+
+def test_walk_names_documents_in_path_order(folder, tmp_path):
+    (folder / "2024" / "03" / "archive.TAR.GZ").write_bytes(b"")
+    (folder / "2024-b.md").write_bytes(b"")
+    single = tmp_path / "single.md"
+    single.write_bytes(b"")
+    found = list(walk([folder, single]))
+    # Sorted by path components (a folder before a sibling whose name extends it), named
+    # from the given folder's own name, suffixes matched case-insensitively.
+    assert [name for name, _ in found] == [
+        "docs/2024/03/archive.TAR.GZ",
+        "docs/2024/03/c.json",
+        "docs/2024/b.yaml",
+        "docs/2024-b.md",
+        "docs/a.md",
+        str(single),
+    ]
+    assert all(Path(path).is_file() for _, path in found)
 
 
 def test_migrate(cli_env, capsys, database_url):

@@ -1,9 +1,11 @@
 """Upserts, stubs and normalisation (§4.3–4.5) stored in a real database and read back over HTTP."""
 
 import pytest
+from sqlalchemy import func, select
 
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
+from app.models import Article
 from tests.conftest import AUTH
 from tests.uploads.helpers import article, by_url, doc, stored, total, upload, upload_raw
 
@@ -325,3 +327,46 @@ def test_ingest_pipeline_in_batches(db):
     assert results[3].status == "rejected"
     again = ingest(db, items, Limits(), batch_size=3)
     assert [r.status for r in again].count("unchanged") == 7
+
+
+def _stored_count(db) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+def test_batches_share_a_commit_and_are_reported_once_committed(db):
+    items = [(f"{i}.md", doc(f"Story {i}", f"https://news.example.com/{i}")) for i in range(8)]
+    seen: list[tuple[int, int]] = []
+    ingest(
+        db,
+        items,
+        Limits(),
+        batch_size=2,
+        commit_docs=5,
+        on_batch=lambda rs: seen.append((len(rs), _stored_count(db))),
+    )
+    # Batches of 2: the first commit comes after 3 batches (6 documents), the last with the
+    # rest. Every report is heard only when its documents can be read from elsewhere.
+    assert seen == [(2, 6), (2, 6), (2, 6), (2, 8)]
+
+
+def test_a_failure_rolls_back_only_the_uncommitted_batches(db):
+    def items():
+        for i in range(8):
+            yield f"{i}.md", doc(f"Story {i}", f"https://news.example.com/{i}")
+        raise OSError("the disk went away")
+
+    reported: list[int] = []
+    with pytest.raises(OSError):
+        ingest(
+            db,
+            items(),
+            Limits(),
+            batch_size=2,
+            commit_docs=4,
+            on_batch=lambda rs: reported.append(len(rs)),
+        )
+    # Batches one and two were committed together; the third was written when the fourth
+    # had been read, then rolled back with it.
+    assert reported == [2, 2]
+    assert _stored_count(db) == 4

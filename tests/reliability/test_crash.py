@@ -127,7 +127,18 @@ def test_kill_ingest_command(database_url: str, tmp_path: Path) -> None:
     for n in range(count):
         (folder / f"{n:05d}.md").write_bytes(document(n))
     env = env_for(database_url, API_KEY)
-    command = [sys.executable, "-m", "app.cli", "ingest", "--jobs", "2", str(folder)]
+    # Small transactions: each kill waits for newly stored documents to show up.
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "ingest",
+        "--jobs",
+        "2",
+        "--commit-every",
+        "200",
+        str(folder),
+    ]
     subprocess.run([sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True)  # fmt: skip
     for crash in range(CRASHES):
