@@ -32,6 +32,7 @@ from corpus import generate  # noqa: E402
 
 def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = False) -> float:
     """Build ``out`` with ``count`` documents; return the ingest rate in docs/s."""
+    from app.cli import CACHE_MIB, COMMIT_DOCS
     from app.config import Settings
     from app.db import Database
     from app.ingest.load import Result
@@ -44,7 +45,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     settings = Settings(database_url=f"sqlite:///{tmp}")
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, cache_mib=CACHE_MIB)
     upgrade(db.engine)
     limits, _ = limits_of(settings)
     totals: Counter[str] = Counter()
@@ -66,7 +67,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
 
     executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        ingest(db, stream(), limits, executor=executor, on_batch=note)
+        ingest(db, stream(), limits, executor=executor, commit_docs=COMMIT_DOCS, on_batch=note)
     finally:
         if executor is not None:
             executor.shutdown()
