@@ -10,12 +10,13 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -178,3 +179,36 @@ def seeded(client: TestClient, settings: Settings, db: Database) -> TestClient:
 
     assert load_seeds(settings, db) > 0
     return client
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """SQL statements the application runs inside the block.
+
+    On SQLite the driver traces them, so statements that bypass SQLAlchemy's execution
+    layer (app/prebuilt.py) are counted too; the pool is emptied so every connection
+    used inside the block is a traced one.
+    """
+    seen: list[str] = []
+    if db.dialect == "sqlite":
+
+        def trace(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(seen.append)
+
+        db.engine.dispose()
+        event.listen(db.engine, "connect", trace)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "connect", trace)
+            db.engine.dispose()
+        return
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

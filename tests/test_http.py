@@ -1,20 +1,16 @@
 """HTTP conventions of API.md §1: problem documents, caching, CORS, gzip, health, headers."""
 
 import gzip
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from app.config import Settings
-from app.db import Database
 from app.main import create_app
-from tests.conftest import AUTH
+from tests.conftest import AUTH, statements
 
 MARKDOWN = {"Content-Type": "text/markdown"}
 CROSS_ORIGIN = "https://elsewhere.example"
@@ -47,21 +43,6 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     for error in body["errors"]:
         assert set(error) in ({"field", "message"}, {"param", "message"}), error
     return body
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """SQL statements the application runs inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def only_version_reads(seen: list[str]) -> bool:

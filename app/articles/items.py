@@ -24,11 +24,12 @@ from app.models import (
     Provider,
     Topic,
 )
+from app.prebuilt import Prebuilt
 
 _IDS: Any = bindparam("ids", expanding=True)
 _HIDDEN: Any = bindparam("hidden")
 
-ITEMS = (
+ITEMS = Prebuilt(
     select(
         Article.id,
         Article.title,
@@ -52,18 +53,18 @@ ITEMS = (
     .outerjoin(Provider, Provider.id == Article.provider_id)
     .where(Article.id.in_(_IDS))
 )
-TOPICS = (
+TOPICS = Prebuilt(
     select(ArticleTopic.article_id, Topic.name, Topic.slug)
     .join(Topic, Topic.id == ArticleTopic.topic_id)
     .where(ArticleTopic.article_id.in_(_IDS))
     .order_by(ArticleTopic.article_id, ArticleTopic.position)
 )
-TAGS = (
+TAGS = Prebuilt(
     select(ArticleTag.article_id, ArticleTag.tag)
     .where(ArticleTag.article_id.in_(_IDS))
     .order_by(ArticleTag.article_id, ArticleTag.position)
 )
-IMAGES = (
+IMAGES = Prebuilt(
     select(
         ArticleImage.article_id,
         ArticleImage.url,
@@ -78,15 +79,17 @@ IMAGES = (
 )
 _other = Article.__table__.alias("other")
 # Links in both directions whose other end this caller may see.
-RELATED_COUNTS = union_all(
-    select(ArticleRelated.source_id, func.count())
-    .join(_other, _other.c.id == ArticleRelated.target_id)
-    .where(ArticleRelated.source_id.in_(_IDS), _other.c.state != _HIDDEN)
-    .group_by(ArticleRelated.source_id),
-    select(ArticleRelated.target_id, func.count())
-    .join(_other, _other.c.id == ArticleRelated.source_id)
-    .where(ArticleRelated.target_id.in_(_IDS), _other.c.state != _HIDDEN)
-    .group_by(ArticleRelated.target_id),
+RELATED_COUNTS = Prebuilt(
+    union_all(
+        select(ArticleRelated.source_id, func.count())
+        .join(_other, _other.c.id == ArticleRelated.target_id)
+        .where(ArticleRelated.source_id.in_(_IDS), _other.c.state != _HIDDEN)
+        .group_by(ArticleRelated.source_id),
+        select(ArticleRelated.target_id, func.count())
+        .join(_other, _other.c.id == ArticleRelated.source_id)
+        .where(ArticleRelated.target_id.in_(_IDS), _other.c.state != _HIDDEN)
+        .group_by(ArticleRelated.target_id),
+    )
 )
 
 
@@ -105,24 +108,24 @@ def load_items(conn: Connection, ids: Sequence[int], authorized: bool) -> dict[i
         return {}
     params = {"ids": list(ids)}
     topics: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for article_id, name, slug in conn.execute(TOPICS, params):
+    for article_id, name, slug in TOPICS.rows(conn, params):
         topics[article_id].append({"name": name, "slug": slug})
     tags: dict[int, list[str]] = defaultdict(list)
-    for article_id, tag in conn.execute(TAGS, params):
+    for article_id, tag in TAGS.rows(conn, params):
         tags[article_id].append(tag)
     images: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for article_id, url, width, height, cached, title, attribution in conn.execute(IMAGES, params):
+    for article_id, url, width, height, cached, title, attribution in IMAGES.rows(conn, params):
         images[article_id].append({
             "url": url, "width": width, "height": height, "isCached": cached,
             "title": title, "attribution": attribution,
         })  # fmt: skip
     related: dict[int, int] = defaultdict(int)
-    for article_id, count in conn.execute(
-        RELATED_COUNTS, {**params, "hidden": hidden_state(authorized)}
+    for article_id, count in RELATED_COUNTS.rows(
+        conn, {**params, "hidden": hidden_state(authorized)}
     ):
         related[article_id] += count
     items: dict[int, dict[str, Any]] = {}
-    for row in conn.execute(ITEMS, params):
+    for row in ITEMS.rows(conn, params):
         article_id = row[0]
         items[article_id] = {
             "id": format_id(article_id),

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select, text
+from sqlalchemy import Integer, Row, bindparam, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.articles.filters import ListParams, Plan, plan
@@ -21,6 +21,7 @@ from app.models import (
     Topic,
 )
 from app.pagination import BadCursor, SortKey, after, decode_cursor, encode_cursor, order_by
+from app.prebuilt import Prebuilt
 
 FACET_SIZE = 20
 
@@ -130,34 +131,31 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
     return result
 
 
-def _visible(column: Any, authorized: bool) -> Any:
-    return column != hidden_state(authorized)
-
-
-_DETAIL = select(
+_DETAIL = Prebuilt(select(
     Article.state, Article.body, Article.secured, Article.extra, Article.ingested_at,
     Article.source_sha256,
-).where(Article.id == bindparam("id"))  # fmt: skip
+).where(Article.id == bindparam("id")))  # fmt: skip
 _target = Article.__table__.alias("target")
 
 
 def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[str, Any] | None:
     """Detail of one article, or None when it does not exist for this caller."""
     conn = session.connection()
-    row = conn.execute(_DETAIL, {"id": article_id}).first()
-    if row is None or (row.state == UNPUBLISHED and not authorized):
+    found = _DETAIL.rows(conn, {"id": article_id})
+    if not found or (found[0][0] == UNPUBLISHED and not authorized):
         return None
+    _, body, secured, extra, ingested_at, sha = found[0]
     links, _ = _related_links(session, article_id, authorized, limit=100)
     # One load for the article and its related stories keeps detail at a fixed cost.
     items = load_items(conn, [article_id, *(i for i, _ in links)], authorized)
     return {
         **items[article_id],
-        "body": row.body,
+        "body": body,
         "related": _with_direction(items, links),
-        "secured": row.secured,
-        "extra": row.extra,
-        "ingestedAt": iso(row.ingested_at),
-        "sourceSha256": row.source_sha256,
+        "secured": secured,
+        "extra": extra,
+        "ingestedAt": iso(ingested_at),
+        "sourceSha256": sha,
     }
 
 
@@ -200,6 +198,36 @@ def _with_direction(
     ]
 
 
+def _link_filters(target: Any) -> list[Any]:
+    """Visibility and the optional score floors, as bound parameters (NULL: no floor)."""
+    floors = []
+    for column, name in ((target.c.quality, "min_quality"), (target.c.heat, "min_heat")):
+        floor = bindparam(name, type_=Integer)
+        floors.append(or_(floor.is_(None), column >= floor))
+    return [target.c.state != bindparam("hidden"), *floors]
+
+
+_OUTGOING = Prebuilt(
+    select(ArticleRelated.target_id, ArticleRelated.position)
+    .join(_target, _target.c.id == ArticleRelated.target_id)
+    .where(
+        ArticleRelated.source_id == bindparam("id"),
+        ArticleRelated.position > bindparam("position"),
+        *_link_filters(_target),
+    )
+    .order_by(ArticleRelated.position)
+    .limit(bindparam("limit"))
+)
+_NEWEST = SortKey("publishedDateTime", _target.c.published_at, True, kind=datetime)
+_INCOMING = (
+    select(ArticleRelated.source_id, _target.c.published_at)
+    .join(_target, _target.c.id == ArticleRelated.source_id)
+    .where(ArticleRelated.target_id == bindparam("id"), *_link_filters(_target))
+)
+_NEWEST_FIRST = order_by([_NEWEST], _target.c.id, first_not_null=False)
+_INCOMING_FIRST = Prebuilt(_INCOMING.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
+
+
 def _related_links(
     session: Session,
     article_id: int,
@@ -214,37 +242,26 @@ def _related_links(
     """Ids of one page of related articles, each with its cursor mark, and the next cursor."""
     query_hash = f"{article_id}:{direction}:{min_quality}:{min_heat}:{authorized}"
     phase, position, values = _related_cursor(cursor, query_hash)
+    conn = session.connection()
+    params: dict[str, Any] = {
+        "id": article_id, "hidden": hidden_state(authorized), "min_quality": min_quality,
+        "min_heat": min_heat, "position": position, "limit": limit + 1,
+    }  # fmt: skip
     found: list[tuple[int, str]] = []
-    target = _target
-
-    def filtered(stmt: Any) -> Any:
-        stmt = stmt.where(_visible(target.c.state, authorized))
-        if min_quality is not None:
-            stmt = stmt.where(target.c.quality >= min_quality)
-        if min_heat is not None:
-            stmt = stmt.where(target.c.heat >= min_heat)
-        return stmt
-
     if direction in ("both", "outgoing") and phase == "out":
-        stmt = filtered(
-            select(ArticleRelated.target_id, ArticleRelated.position)
-            .join(target, target.c.id == ArticleRelated.target_id)
-            .where(ArticleRelated.source_id == article_id, ArticleRelated.position > position)
-            .order_by(ArticleRelated.position)
-            .limit(limit + 1)
-        )
-        found += [(tid, f"out:{pos}") for tid, pos in session.execute(stmt)]
+        found += [(tid, f"out:{pos}") for tid, pos in _OUTGOING.rows(conn, params)]
     if direction in ("both", "incoming") and len(found) <= limit:
-        key = SortKey("publishedDateTime", target.c.published_at, True, kind=datetime)
-        stmt = filtered(
-            select(ArticleRelated.source_id, target.c.published_at)
-            .join(target, target.c.id == ArticleRelated.source_id)
-            .where(ArticleRelated.target_id == article_id)
-        )
-        if values is not None:
-            stmt = stmt.where(after([key], values, target.c.id))
-        stmt = stmt.order_by(*order_by([key], target.c.id, first_not_null=False))
-        for sid, published_at in session.execute(stmt.limit(limit + 1 - len(found))):
+        params["limit"] = limit + 1 - len(found)
+        if values is None:
+            rows = _INCOMING_FIRST.rows(conn, params)
+        else:
+            stmt = (
+                _INCOMING.where(after([_NEWEST], values, _target.c.id))
+                .order_by(*_NEWEST_FIRST)
+                .limit(bindparam("limit"))
+            )
+            rows = [tuple(row) for row in conn.execute(stmt, params)]
+        for sid, published_at in rows:
             found.append((sid, "in:" + encode_cursor("", [published_at, sid])))
     next_cursor = None
     if len(found) > limit:

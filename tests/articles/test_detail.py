@@ -5,8 +5,6 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
-
 from tests.articles.helpers import (
     Doc,
     assert_problem,
@@ -16,7 +14,7 @@ from tests.articles.helpers import (
     upload,
     upload_texts,
 )
-from tests.conftest import AUTH, SEEDS
+from tests.conftest import AUTH, SEEDS, statements
 
 SERCO_URL = (
     "https://news.sky.com/story/"
@@ -207,10 +205,6 @@ def rich_corpus(count: int) -> list[Doc]:
 
 def test_a_page_costs_the_same_number_of_statements_whatever_its_size(client, db):
     upload(client, rich_corpus(130))
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
 
     def cost(path: str, params: dict[str, str]) -> int:
         seen.clear()
@@ -218,8 +212,7 @@ def test_a_page_costs_the_same_number_of_statements_whatever_its_size(client, db
         assert response.status_code == 200, response.text
         return len(seen)
 
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements(db) as seen:
         for path, params in (
             ("/v1/articles", {}), ("/v1/articles", {"sort": "-heat"}),
             ("/v1/articles", {"topic": "ai", "sort": "quality"}),
@@ -239,5 +232,3 @@ def test_a_page_costs_the_same_number_of_statements_whatever_its_size(client, db
             big_cost = cost(path, {**params, "limit": str(big), "count": "false"})
             assert small_cost == big_cost, (path, params, small_cost, big_cost)
             assert 6 <= big_cost <= 15, (path, params, seen)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)

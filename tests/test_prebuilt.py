@@ -1,0 +1,38 @@
+"""Prebuilt statements answer exactly what SQLAlchemy's own execution answers."""
+
+from sqlalchemy import bindparam, select
+
+from app.ingest.parse import Limits
+from app.ingest.run import ingest
+from app.models import Article
+from app.prebuilt import Prebuilt
+from tests.uploads.helpers import doc
+
+COLUMNS = (Article.id, Article.title, Article.published, Article.published_at, Article.extra)
+
+
+def test_rows_match_sqlalchemy_for_every_list_length_and_type(db):
+    ingest(db, [
+        (f"{n}.md", doc(f"Story {n}", f"https://news.example.com/{n}", published=n % 2 == 0,
+                        publishedDateTime=f"2024-02-{n + 1:02d}T10:00:00Z", custom={"n": n}))
+        for n in range(6)
+    ], Limits())  # fmt: skip
+    ids = bindparam("ids", expanding=True)
+    statement = (
+        select(*COLUMNS)
+        .where(Article.id.in_(ids), Article.title != bindparam("skip"))
+        .order_by(Article.published_at)
+        .limit(bindparam("limit"))
+    )
+    prebuilt = Prebuilt(statement)
+    with db.read() as session:
+        conn = session.connection()
+        every = [row[0] for row in conn.execute(select(Article.id))]
+        # Lists of several lengths, repeated, so that plans made for one length are reused.
+        for size in (1, 3, 6, 3, 1, 6):
+            params = {"ids": every[:size], "skip": "Story 0", "limit": 4}
+            expected = [tuple(row) for row in conn.execute(statement, params)]
+            assert prebuilt.rows(conn, params) == expected
+    # Dates, booleans and JSON come back as Python values, not as SQLite's storage.
+    published_at, published, extra = expected[0][3], expected[0][2], expected[0][4]
+    assert published_at.year == 2024 and isinstance(published, bool) and extra["custom"]["n"]
