@@ -47,6 +47,7 @@ class BodyLimit:
 
 # Bodies kept per process: bounded in bytes as well as entries, for the memory budget.
 CACHE_BYTES = 32 * 1024 * 1024
+ENTRY_BYTES = CACHE_BYTES // 64
 
 
 class Cache:
@@ -115,17 +116,25 @@ class Cache:
 
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
+        size = 0
 
         async def capture(message: Message) -> None:
+            nonlocal size
             if message["type"] == "http.response.start":
                 if message["status"] == 200:
                     message["headers"] = [*message.get("headers", []), *common]
                 start.update(message, headers=list(message.get("headers", [])))
                 await send(message)
                 return
-            chunks.append(message.get("body", b""))
+            body = message.get("body", b"")
+            size += len(body)
+            # A body too large to keep is passed on uncollected: a streamed response (an
+            # upload's report) then costs no memory for its length.
+            keep = size <= ENTRY_BYTES and start.get("status") == 200 and self.entries
+            if keep:
+                chunks.append(body)
             await send(message)
-            if not message.get("more_body") and start.get("status") == 200 and self.entries:
+            if keep and not message.get("more_body"):
                 self._keep(key, (version, start["headers"], b"".join(chunks)))
 
         await self.app(scope, receive, capture)
@@ -133,7 +142,7 @@ class Cache:
     def _keep(self, key: str, entry: tuple[int, list[Any], bytes]) -> None:
         """Least recently used first out, within an entry count and a byte budget."""
         body = entry[2]
-        if len(body) > CACHE_BYTES // 64:
+        if len(body) > ENTRY_BYTES:
             return
         old = self.store.pop(key, None)
         if old is not None:

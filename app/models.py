@@ -177,8 +177,40 @@ class ArticleSource(Base):
 
 
 class Upload(Base):
+    """An upload's own row; its per-document results are UploadResult rows.
+
+    The row is written before the first batch, so that results can reference it while the
+    upload runs: `finished_at`, `status_code` and the counts stay NULL until every document
+    is done, and an unfinished upload has no report yet.
+    """
+
     __tablename__ = "uploads"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    status_code: Mapped[int] = mapped_column(SmallInteger)
-    report: Mapped[dict[str, Any]] = mapped_column(JsonValue)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # NULL for uploads made before the flag was recorded.
+    atomic: Mapped[bool | None] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    created: Mapped[int | None] = mapped_column(Integer)
+    updated: Mapped[int | None] = mapped_column(Integer)
+    unchanged: Mapped[int | None] = mapped_column(Integer)
+    rejected: Mapped[int | None] = mapped_column(Integer)
+
+
+class UploadResult(Base):
+    """One document's result, at its place in the upload's report (`position` from 0).
+
+    Kept as reported: `article_id` is the API's id and not a foreign key, since the report
+    outlives a deleted article.
+    """
+
+    __tablename__ = "upload_results"
+    upload_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(9))
+    article_id: Mapped[str | None] = mapped_column(String(16))
+    web_url: Mapped[str | None] = mapped_column(Text)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue)

@@ -1,12 +1,22 @@
 """Alembic is the only way the schema is made: it must match the models on both engines."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from collections.abc import Callable
+from datetime import datetime
 
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from fastapi.testclient import TestClient
+from sqlalchemy import JSON, Engine, column, func, inspect, select, table
+
+from app.config import Settings
 from app.db import Database
-from app.migrate import at_head, include_object
-from app.models import Base
+from app.main import create_app
+from app.migrate import alembic_config, at_head, include_object
+from app.models import Base, Upload, UploadResult
+from tests.conftest import AUTH
 
 
 def test_models_and_migrations_agree(db: Database) -> None:
@@ -20,7 +30,14 @@ def test_models_and_migrations_agree(db: Database) -> None:
 def test_database_is_at_head_with_search_objects(db: Database) -> None:
     assert at_head(db.engine)
     names = set(inspect(db.engine).get_table_names())
-    assert {"articles", "providers", "topics", "article_topics", "uploads"} <= names
+    assert {
+        "articles",
+        "providers",
+        "topics",
+        "article_topics",
+        "uploads",
+        "upload_results",
+    } <= names
     if db.dialect == "sqlite":
         assert "article_fts" in names
     else:
@@ -35,3 +52,81 @@ def test_constraint_names_follow_the_convention(db: Database) -> None:
     assert "fk_article_topics_topic_id_topics" in foreign
     uniques = {uq["name"] for uq in inspector.get_unique_constraints("topics")}
     assert "uq_topics_slug" in uniques
+    assert inspector.get_pk_constraint("upload_results")["name"] in ("pk_upload_results", None)
+    foreign = {fk["name"] for fk in inspector.get_foreign_keys("upload_results")}
+    assert foreign == {"fk_upload_results_upload_id_uploads"}
+
+
+def migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
+CREATED = datetime(2026, 1, 2, 3, 4, 5)
+# Reports as revision 0001 stored them: one JSON value per upload.
+OLD_REPORTS = [
+    (
+        207,
+        {
+            "id": "a" * 32,
+            "results": [
+                {"source": "batch.zip/a.md", "status": "created", "id": "1b5f2c3d4e5f6a7b",
+                 "webUrl": "https://example.com/a", "errors": []},
+                {"source": "bad.md", "status": "rejected", "id": None, "webUrl": None,
+                 "errors": [{"field": "quality", "message": "must be between 0 and 100"},
+                            {"field": None, "message": "caf\u00e9 \u2014 \U0001f525"}]},
+                {"source": "again.md", "status": "unchanged", "id": "1b5f2c3d4e5f6a7b",
+                 "webUrl": "https://example.com/a", "errors": []},
+            ],
+            "summary": {"created": 1, "updated": 0, "unchanged": 1, "rejected": 1},
+        },
+    ),
+    (422, {"id": "b" * 32, "results": [],
+           "summary": {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}}),
+]  # fmt: skip
+OLD_UPLOADS = table(
+    "uploads", column("id"), column("created_at"), column("status_code"), column("report", JSON)
+)
+
+
+def old_reports(engine: Engine) -> list[tuple[int, dict]]:
+    with engine.connect() as conn:
+        query = select(OLD_UPLOADS.c.status_code, OLD_UPLOADS.c.report).order_by(OLD_UPLOADS.c.id)
+        return [(status, report) for status, report in conn.execute(query)]
+
+
+@pytest.mark.parametrize("upgrades", [1, 2], ids=["once", "twice"])
+def test_0002_moves_reports_into_rows_and_back(
+    db: Database, settings: Settings, upgrades: int
+) -> None:
+    """Old JSON reports become rows and read back the same; downgrading restores the JSON."""
+    try:
+        migrate(db.engine, command.downgrade, "0001")
+        with db.engine.begin() as conn:
+            rows = [
+                {"id": report["id"], "created_at": CREATED, "status_code": status, "report": report}
+                for status, report in OLD_REPORTS
+            ]
+            conn.execute(OLD_UPLOADS.insert(), rows)
+        for _ in range(upgrades):
+            migrate(db.engine, command.upgrade, "head")
+            with db.read() as session:
+                assert session.scalar(select(func.count()).select_from(UploadResult)) == 3
+                finished = select(func.count()).where(Upload.finished_at == Upload.created_at)
+                assert session.scalar(finished) == 2
+            with TestClient(create_app(settings, db)) as client:
+                for _, report in OLD_REPORTS:
+                    response = client.get(f"/v1/uploads/{report['id']}", headers=AUTH)
+                    assert response.status_code == 200
+                    assert response.json() == report
+            # An unfinished upload has no report to go back to: downgrading drops it.
+            with db.write() as session:
+                session.add(Upload(id="c" * 32, created_at=CREATED, atomic=False))
+            migrate(db.engine, command.downgrade, "0001")
+            assert old_reports(db.engine) == OLD_REPORTS
+            assert "upload_results" not in inspect(db.engine).get_table_names()
+    finally:
+        migrate(db.engine, command.upgrade, "head")
+    assert at_head(db.engine)

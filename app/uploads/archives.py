@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Literal
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+SMALL_READ = 64 * 1024
 # zipfile bounds only deflate's output per read; bzip2 and LZMA members inflate
 # without limit in one call, so a few hundred bytes could claim gigabytes.
 _ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
@@ -34,6 +35,18 @@ class Entry:
     source: str
     data: bytes | None
     problem: str | None = None
+
+
+def read_at_most(file: IO[bytes], limit: int) -> bytes:
+    """Up to `limit` + 1 bytes: one more than allowed tells a document is over the limit.
+
+    A buffered read of n bytes allocates n up front; most documents are a few kilobytes, so
+    a small first read keeps a folder of them from costing a megabyte allocation each.
+    """
+    first = file.read(SMALL_READ)
+    if len(first) < SMALL_READ or limit < SMALL_READ:
+        return first[: limit + 1]
+    return first + file.read(limit + 1 - len(first))
 
 
 def is_archive(name: str) -> bool:
@@ -76,7 +89,7 @@ def _member_sizes(name: str, file: IO[bytes]) -> Iterator[int]:
             yield from (info.file_size for info in archive.infolist() if _zip_regular(info))
         return
     with _open_tar(name, file) as archive:
-        yield from (info.size for info in archive if info.isreg())
+        yield from (info.size for info in _tar_members(archive) if info.isreg())
 
 
 def entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry]:
@@ -127,7 +140,7 @@ def _zip_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[
                 continue
             try:
                 with archive.open(info) as member:
-                    data = member.read(limits.max_document_bytes + 1)
+                    data = read_at_most(member, limits.max_document_bytes)
             except _ZIP_ERRORS as exc:
                 yield Entry(source, None, f"member cannot be read ({exc})")
                 continue
@@ -142,6 +155,18 @@ def _open_tar(name: str, file: IO[bytes]) -> tarfile.TarFile:
     return tarfile.open(fileobj=file, mode=mode, errors="replace")
 
 
+def _tar_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """Members read one at a time, each forgotten once the next is read.
+
+    TarFile keeps every member it has read, even when streaming: an archive of 200,000
+    documents would otherwise hold some 120 MB of headers until it is closed.
+    """
+    while (info := archive.next()) is not None:
+        # typeshed leaves `members` out; getmembers() would read the whole archive instead.
+        archive.members.clear()  # type: ignore[attr-defined]
+        yield info
+
+
 def _tar_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry]:
     try:
         archive = _open_tar(name, file)
@@ -149,7 +174,7 @@ def _tar_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[
         yield Entry(name, None, f"not a readable tar archive ({exc})")
         return
     try:
-        for info in archive:
+        for info in _tar_members(archive):
             if not info.isreg():
                 continue
             # PAX names may hold NUL, which PostgreSQL text cannot store.
@@ -158,7 +183,7 @@ def _tar_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[
                 yield _too_large(source, limits)
                 continue
             member = archive.extractfile(info)
-            data = member.read(limits.max_document_bytes + 1) if member else b""
+            data = read_at_most(member, limits.max_document_bytes) if member else b""
             yield Entry(source, data)
     except _TAR_ERRORS as exc:
         yield Entry(name, None, f"archive is damaged ({exc})")

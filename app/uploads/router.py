@@ -9,10 +9,10 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.db import Database
-from app.http import JSON, Problem, database, require_key
+from app.http import Problem, database, require_key
 from app.ratelimit import limit_writes
 from app.schemas import PROBLEM, UploadReport
-from app.uploads import service
+from app.uploads import reports, service, stream
 from app.uploads.archives import LimitExceeded
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"], dependencies=[Depends(require_key)])
@@ -75,7 +75,7 @@ async def upload(
         allowed = ", ".join(["multipart/form-data", *RAW_TYPES])
         raise Problem(415, f"unsupported content type {mime or '(none)'!r}; use {allowed}")
     try:
-        status, report = await run_in_threadpool(
+        report = await run_in_threadpool(
             service.run_upload, db=db, settings=settings, docs=docs, atomic=atomic
         )
     except LimitExceeded as exc:
@@ -83,15 +83,15 @@ async def upload(
     finally:
         if mime == "multipart/form-data":
             await form.close()
-    headers = {"Location": f"/v1/uploads/{report['id']}"}
+    headers = {"Location": f"/v1/uploads/{report.id}"}
     headers.update(getattr(request.state, "rate_limit_headers", {}))
-    return JSON(report, status_code=status, headers=headers)
+    return stream.response(db, report, status=report.status_code, headers=headers)
 
 
 @router.get("/{upload_id}", response_model=UploadReport, responses={401: PROBLEM, 404: PROBLEM})
 async def get_upload(upload_id: str, db: Annotated[Database, Depends(database)]) -> Response:
     """The stored report of an earlier upload (API key)."""
-    report = await db.read_with(service.get_upload, upload_id=upload_id)
+    report = await db.read_with(reports.find, upload_id=upload_id)
     if report is None:
         raise Problem(404, f"no upload with id {upload_id!r}")
-    return JSON(report)
+    return stream.response(db, report)

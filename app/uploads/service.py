@@ -1,12 +1,9 @@
-"""Run one upload through the ingestion pipeline and keep its report."""
+"""Run one upload through the ingestion pipeline, storing its report as it goes."""
 
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-from typing import IO, Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import IO
 
 from app.config import Settings
 from app.db import Database
@@ -14,8 +11,8 @@ from app.ingest.errors import FieldError
 from app.ingest.load import Result, rejected
 from app.ingest.parse import Limits
 from app.ingest.run import batched, ingest
-from app.models import Upload
-from app.uploads.archives import ArchiveLimits, Entry, check, entries, is_archive
+from app.uploads import reports
+from app.uploads.archives import ArchiveLimits, Entry, check, entries, is_archive, read_at_most
 
 NOT_STORED = "not stored: another document of this atomic upload was rejected"
 
@@ -37,7 +34,8 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
     Raises LimitExceeded before yielding anything if an archive breaks a request-wide limit.
     """
     _, archive_limits = limits_of(settings)
-    files = list(files)
+    # Part names are labels stored as text, which PostgreSQL cannot hold with a NUL in it.
+    files = [(name.replace("\x00", "\ufffd"), file) for name, file in files]
     for name, file in files:
         if is_archive(name):
             check(name, file, archive_limits)
@@ -45,7 +43,7 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
         if is_archive(name):
             yield from entries(name, file, archive_limits)
             continue
-        data = file.read(settings.max_document_bytes + 1)
+        data = read_at_most(file, settings.max_document_bytes)
         if len(data) > settings.max_document_bytes:
             message = (
                 f"document is over the limit of {settings.max_document_bytes} bytes "
@@ -58,42 +56,41 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
 
 def run_upload(
     *, db: Database, settings: Settings, docs: Iterable[Entry], atomic: bool
-) -> tuple[int, dict[str, Any]]:
-    """Ingest an upload; return its HTTP status and its stored report."""
+) -> reports.Report:
+    """Ingest an upload, storing its results batch by batch; return its finished report."""
     limits, _ = limits_of(settings)
-    results: list[Result] = []
-    if atomic:
-        batch = list(docs)
-        results = _ingest_entries(db, batch, limits, atomic=True)
-    else:
-        for batch in batched(docs, lambda entry: len(entry.data or b"")):
-            results.extend(_ingest_entries(db, batch, limits, atomic=False))
-    summary = {status: 0 for status in ("created", "updated", "unchanged", "rejected")}
-    for result in results:
-        summary[result.status] += 1
-    if not results:
-        status = 422
-    elif summary["rejected"] == 0:
-        status = 200
-    elif summary["rejected"] == len(results):
-        status = 422
-    else:
-        status = 207
-    report = {
-        "id": uuid.uuid4().hex,
-        "results": [r.as_dict() for r in results],
-        "summary": summary,
-    }
+    # An atomic upload is one batch: it must hold every document to store all or none.
+    batches = iter([list(docs)] if atomic else batched(docs, lambda e: len(e.data or b"")))
+    # Drawn before the upload's row is written: archives are checked while the first batch
+    # is drawn, and a refused request (413) must leave nothing behind.
+    first = next(batches, [])
+    upload_id = uuid.uuid4().hex
     with db.write() as session:
-        session.add(
-            Upload(
-                id=report["id"],
-                created_at=datetime.now(UTC).replace(tzinfo=None),
-                status_code=status,
-                report=report,
-            )
-        )
-    return status, report
+        reports.begin(session=session, upload_id=upload_id, atomic=atomic)
+    summary = dict.fromkeys(reports.STATUSES, 0)
+    count = 0
+    for batch in itertools.chain([first], batches):
+        results = _ingest_entries(db, batch, limits, atomic=atomic)
+        # `ingest` commits a batch before it returns its results, so they are recorded in a
+        # transaction of their own, right after. That is safe: nothing is reported before
+        # the last batch's results are committed, so a crash in between loses no document
+        # reported stored; it leaves an unfinished upload, which has no report.
+        with db.write() as session:
+            reports.record(session=session, upload_id=upload_id, start=count, results=results)
+        for result in results:
+            summary[result.status] += 1
+        count += len(results)
+    report = reports.Report(upload_id, _status(summary, count), summary)
+    with db.write() as session:
+        reports.finish(session=session, report=report)
+    return report
+
+
+def _status(summary: dict[str, int], count: int) -> int:
+    # An upload without a single document fails like one whose documents all failed.
+    if summary["rejected"] == count:
+        return 422
+    return 200 if summary["rejected"] == 0 else 207
 
 
 def _ingest_entries(
@@ -113,8 +110,3 @@ def _ingest_entries(
         else rejected(e.source, [FieldError(None, e.problem or "cannot be read")])
         for e in batch
     ]
-
-
-def get_upload(*, session: Session, upload_id: str) -> dict[str, Any] | None:
-    """The stored report of an earlier upload."""
-    return session.scalar(select(Upload.report).where(Upload.id == upload_id))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import app.ingest.run
+from app.uploads.archives import SMALL_READ, ArchiveLimits, check, entries, read_at_most
 from tests.uploads.helpers import (
     absent,
     article,
@@ -397,3 +398,37 @@ def test_many_members_near_the_document_limit_are_ingested_in_bounded_memory(sha
     assert stored(response)["summary"]["created"] == 100
     assert peak < 4 * MiB
     assert article(client, response.json()["results"][-1]["id"])["body"].endswith("end")
+
+
+@functools.cache
+def _tar_of(count: int) -> bytes:
+    # Random content: a near-empty archive inflates megabytes from each compressed read,
+    # which would hide what the member count costs.
+    return make_tar({f"{i:05}.md": os.urandom(48).hex().encode() for i in range(count)}, "w:gz")
+
+
+def test_reading_a_tar_does_not_keep_its_members():
+    """TarFile keeps every header it reads, even streaming: memory must not grow with them."""
+    limits = ArchiveLimits(max_document_bytes=1024, max_members=10**6, max_total_bytes=1 << 30)
+
+    def peak(count: int) -> int:
+        data = _tar_of(count)
+
+        def read() -> int:
+            check("many.tgz", io.BytesIO(data), limits)
+            return sum(1 for _ in entries("many.tgz", io.BytesIO(data), limits))
+
+        read_count, peak = _peak_during(read)
+        assert read_count == count
+        return peak
+
+    # Kept headers take some 3 MB more for the larger archive.
+    assert peak(8000) - peak(1000) < 512 * 1024
+
+
+@pytest.mark.parametrize("limit", [10, SMALL_READ - 1, SMALL_READ, SMALL_READ + 5, 200_000])
+def test_read_at_most_reads_one_byte_past_the_limit(limit):
+    for size in sorted({0, 1, limit - 1, limit, limit + 1, limit + 2, SMALL_READ, SMALL_READ + 1}):
+        data = bytes(range(256)) * (size // 256 + 1)
+        got = read_at_most(io.BytesIO(data[:size]), limit)
+        assert got == data[: min(size, limit + 1)], (limit, size)
