@@ -67,15 +67,27 @@ class Topic(Base):
     name: Mapped[str] = mapped_column(SortText)
 
 
+SCORES = ("heat", "quality", "published_at")
+
+
 def _sort_indexes(prefix: str, table: str, *lead: str) -> list[Index]:
-    """Ascending and descending keyset indexes, id last, for each sort key."""
-    keys = ["heat", "quality", "published_at"] + (["title"] if not lead else [])
+    """Ascending and descending keyset indexes, id after the sort key, for each sort key.
+
+    The other filter columns follow the id, so that a listing filtered on them, and its
+    count, are answered from the index alone: article rows (bodies included) are read only
+    for the page's items.
+    """
+    keys = [*SCORES, *(["title"] if not lead else [])]
     id_col = "id" if table == "articles" else "article_id"
+    covered = [*SCORES, *(["provider_id"] if table == "articles" and not lead else [])]
     indexes = []
     for key in keys:
         cols: list[Any] = [column(c) for c in (*lead, "state")]
-        indexes.append(Index(f"ix_{prefix}_{key}", *cols, column(key), column(id_col)))
-        indexes.append(Index(f"ix_{prefix}_{key}_desc", *cols, desc(column(key)), column(id_col)))
+        rest: list[Any] = [column(c) for c in covered if c != key]
+        indexes.append(Index(f"ix_{prefix}_{key}", *cols, column(key), column(id_col), *rest))
+        indexes.append(
+            Index(f"ix_{prefix}_{key}_desc", *cols, desc(column(key)), column(id_col), *rest)
+        )
     return indexes
 
 
