@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from app.config import Settings
 from app.main import create_app
 
@@ -40,3 +41,14 @@ def test_the_two_commands_are_the_makefile_targets() -> None:
     assert re.search(r"^run:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+@pytest.mark.parametrize("command", ["serve", "ingest", "migrate"])
+def test_every_command_line_option_is_documented(
+    command: str, capsys: pytest.CaptureFixture
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    options = set(re.findall(r"--[a-z][a-z-]+", capsys.readouterr().out)) - {"--help"}
+    for option in options:
+        assert f"`newsdesk {command}" in README and f"[{option}" in README, option
