@@ -218,4 +218,4 @@ def _topic_members(topic_ids: list[int]) -> Select[Any]:
 def _ids(session: Any, model: Any, key: Any, values: list[str]) -> list[int]:
     if not values:
         return []
-    return list(session.scalars(select(model.id).where(and_(key.in_(values)))))
+    return list(session.connection().scalars(select(model.id).where(and_(key.in_(values)))))

@@ -62,6 +62,8 @@ def list_articles(
 
 def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -> list[Row[Any]]:
     """Rows (id, sort values...) in order: non-null first key, then the null group."""
+    # Core execution: these statements select plain columns, so the ORM layer adds nothing.
+    conn = session.connection()
     keys = query.keys
     first = keys[0]
     base = query.stmt.add_columns(*[k.expr.label(f"k{i}") for i, k in enumerate(keys)])
@@ -73,20 +75,21 @@ def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -
             bound = first.expr <= values[0] if first.desc else first.expr >= values[0]
             stmt = stmt.where(bound, after(keys, values, query.id_expr))
         stmt = stmt.order_by(*order_by(keys, query.id_expr, first_not_null=True))
-        rows = list(session.execute(stmt.limit(limit + 1)))
+        rows = list(conn.execute(stmt.limit(limit + 1)))
     if len(rows) <= limit and nullable:
         stmt = base.where(first.expr.is_(None))
         if values is not None and values[0] is None:
             stmt = stmt.where(after(keys[1:], values[1:], query.id_expr))
         stmt = stmt.order_by(*order_by(keys[1:], query.id_expr, first_not_null=False))
-        rows.extend(session.execute(stmt.limit(limit + 1 - len(rows))))
+        rows.extend(conn.execute(stmt.limit(limit + 1 - len(rows))))
     return rows
 
 
 def _count(session: Session, query: Plan) -> int:
     if query.empty:
         return 0
-    return int(session.scalar(select(func.count()).select_from(query.stmt.subquery())) or 0)
+    count = select(func.count()).select_from(query.stmt.subquery())
+    return int(session.connection().scalar(count) or 0)
 
 
 def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -126,7 +129,7 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
                 .group_by(column)
             )
         stmt = stmt.order_by(count.desc(), stmt.selected_columns[0]).limit(FACET_SIZE)
-        rows = session.execute(stmt)
+        rows = session.connection().execute(stmt)
         result[name] = [{"value": v, "name": n, "count": c} for v, n, c in rows]
     return result
 

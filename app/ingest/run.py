@@ -39,22 +39,24 @@ def ingest(
 ) -> list[Result]:
     """Ingest documents in batches, committing once `commit_docs` documents are written.
 
-    A bad document rolls back alone; `on_batch` hears of a batch once it is committed.
+    A bad document rolls back alone. The results are returned in order or, given
+    `on_batch`, handed to it batch by batch once committed and not kept (a bulk run of
+    millions of documents holds one transaction's results at most).
     """
     if atomic:
         return _ingest_atomic(db, list(items), limits, executor)
     results: list[Result] = []
-    with _Writer(db, commit_docs, on_batch) as writer:
+    with _Writer(db, commit_docs, on_batch or results.extend) as writer:
         in_flight: _Batch | None = None
         # Parsing of the next batch (in the executor's processes) overlaps the writing of
         # this one: the writer is the one process that cannot be parallel.
         for batch in batched(items, lambda item: len(item[1]), batch_size):
             started = _start(db, batch, limits, executor)
             if in_flight is not None:
-                results.extend(_finish(writer, in_flight))
+                _finish(writer, in_flight)
             in_flight = started
         if in_flight is not None:
-            results.extend(_finish(writer, in_flight))
+            _finish(writer, in_flight)
     return results
 
 
@@ -67,7 +69,7 @@ class _Writer:
     """
 
     def __init__(
-        self, db: Database, commit_docs: int, on_batch: Callable[[list[Result]], None] | None
+        self, db: Database, commit_docs: int, on_batch: Callable[[list[Result]], None]
     ) -> None:
         self.db = db
         self.commit_docs = commit_docs
@@ -92,9 +94,8 @@ class _Writer:
             transaction, self._transaction, self._session = self._transaction, None, None
             transaction.__exit__(None, None, None)
         done, self._uncommitted = self._uncommitted, []
-        if self.on_batch is not None:
-            for results in done:
-                self.on_batch(results)
+        for results in done:
+            self.on_batch(results)
 
     def __enter__(self) -> "_Writer":
         return self
@@ -138,7 +139,7 @@ def _start(db: Database, batch: list[Item], limits: Limits, executor: Executor |
     return started
 
 
-def _finish(writer: _Writer, started: _Batch) -> list[Result]:
+def _finish(writer: _Writer, started: _Batch) -> None:
     results = started.results
     prepared = list(started.prepared)
     if prepared:
@@ -156,9 +157,7 @@ def _finish(writer: _Writer, started: _Batch) -> list[Result]:
                 results[index] = Result(source, "unchanged", format_id(article_id), web_url)
     for index, first in started.repeats.items():
         results[index] = _repeat_of(started.batch[index][0], results[first])
-    done = [r for r in results if r is not None]
-    writer.written(done)
-    return done
+    writer.written([r for r in results if r is not None])
 
 
 def _repeat_of(source: str, first: Result | None) -> Result:
