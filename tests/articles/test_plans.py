@@ -89,3 +89,21 @@ def test_count_reads_only_an_index(store: Any, params: dict[str, str]) -> None:
     assert counts, seen
     for sql, plan in counts:
         assert "COVERING INDEX" in plan, (sql, plan)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [p for p in LISTINGS if "topic" not in p],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str]) -> None:
+    client, db, path = store
+    with statements(db) as seen:
+        response = client.get("/v1/articles", params={**params, "facets": "provider"})
+        assert response.status_code == 200, response.text
+    facets = [(sql, plan) for sql, plan in plans(path, seen) if "providers.domain" in sql]
+    assert facets, seen
+    for sql, plan in facets:
+        assert "COVERING INDEX" in plan and "INTEGER PRIMARY KEY" not in plan.replace(
+            "SEARCH providers USING INTEGER PRIMARY KEY", ""
+        ), (sql, plan)
