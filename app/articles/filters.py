@@ -101,8 +101,14 @@ class Plan:
     empty: bool = False
 
 
-def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Plan:
-    """Build the filtered SELECT of article ids for `params`, driven from the best index."""
+def plan(
+    params: ListParams, dialect: str, authorized: bool, session: Any, *, links: bool = False
+) -> Plan:
+    """Build the filtered SELECT of article ids for `params`, driven from the best index.
+
+    With `links`, the SELECT is of article_topics rows instead: one per matching article
+    and topic (the topic facet); it takes no search text.
+    """
     allowed_states = states(params, authorized)
     topic_ids = _ids(session, Topic, Topic.slug, params.topics)
     provider_ids = _ids(session, Provider, Provider.domain, params.providers)
@@ -110,7 +116,7 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
         allowed_states = []
     single_topic = _single(params.scope_topic, topic_ids)
     first = params.sort[0][0]
-    via_topic = single_topic is not None and first in _COLUMNS and not params.q
+    via_topic = links or single_topic is not None and first in _COLUMNS and not params.q
 
     # SQLite picks the index of a range filter and then sorts every match; keeping filter
     # columns other than the sort key out of its reach (unary +, a no-op on any value)
@@ -130,7 +136,9 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
     ) or any(name == "title" for name, _ in params.sort)  # fmt: skip
     if via_topic:
         link = ArticleTopic
-        stmt = select(link.article_id.label("id")).where(link.topic_id == single_topic)
+        stmt = select(link.article_id.label("id"))
+        if not links:
+            stmt = stmt.where(link.topic_id == single_topic)
         cols: dict[str, Any] = {
             "published_at": link.published_at, "quality": link.quality, "heat": link.heat,
         }  # fmt: skip
@@ -138,8 +146,14 @@ def plan(params: ListParams, dialect: str, authorized: bool, session: Any) -> Pl
         state_col: Any = link.state
         if needs_article:
             stmt = stmt.join(Article, Article.id == link.article_id)
+        if links:
+            # Every topic of a matching article counts: scope and filter are memberships.
+            if params.scope_topic is not None:
+                stmt = stmt.where(link.article_id.in_(_topic_members([params.scope_topic])))
+            if params.topics:
+                stmt = stmt.where(link.article_id.in_(_topic_members(topic_ids)))
         # A topic filter beside the scope topic still has to hold.
-        if params.topics and topic_ids != [single_topic]:
+        elif params.topics and topic_ids != [single_topic]:
             stmt = stmt.where(link.article_id.in_(_topic_members(topic_ids)))
     else:
         stmt = select(Article.id.label("id"))

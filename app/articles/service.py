@@ -56,7 +56,7 @@ def list_articles(
         "items": [items[i] for i in ids],
         "nextCursor": next_cursor,
         "total": _count(session, query) if count else None,
-        "facets": _facets(session, query, facets) if facets else None,
+        "facets": _facets(session, query, facets, params, authorized) if facets else None,
     }
 
 
@@ -92,8 +92,18 @@ def _count(session: Session, query: Plan) -> int:
     return int(session.connection().scalar(count) or 0)
 
 
-def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def _links(session: Session, params: ListParams, authorized: bool) -> Plan | None:
+    """The matches as article_topics rows, which carry copies of the filter columns."""
+    if params.q:
+        return None
+    return plan(params, session.get_bind().dialect.name, authorized, session, links=True)
+
+
+def _facets(
+    session: Session, query: Plan, names: Sequence[str], params: ListParams, authorized: bool
+) -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {}
+    links = _links(session, params, authorized) if "topic" in names else None
     matches = query.stmt.subquery()
     for name in names:
         if query.empty:
@@ -101,7 +111,15 @@ def _facets(session: Session, query: Plan, names: Sequence[str]) -> dict[str, li
             continue
         count = func.count().label("n")
         stmt: Any
-        if name == "topic":
+        if name == "topic" and links is not None:
+            # Counted on article_topics alone: no lookup of every match's links.
+            linked = links.stmt.add_columns(ArticleTopic.topic_id.label("topic_id")).subquery()
+            stmt = (
+                select(Topic.slug, Topic.name, count)
+                .join(linked, linked.c.topic_id == Topic.id)
+                .group_by(Topic.id, Topic.slug, Topic.name)
+            )
+        elif name == "topic":
             stmt = (
                 select(Topic.slug, Topic.name, count)
                 .join(ArticleTopic, ArticleTopic.topic_id == Topic.id)
