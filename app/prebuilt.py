@@ -41,12 +41,10 @@ class Prebuilt:
         sql, sources, defaults = plan
         if defaults:
             params = {**defaults, **params}
-        args = [
-            (params[name] if index is None else params[name][index])
-            if bind is None
-            else bind(params[name] if index is None else params[name][index])
-            for name, index, bind in sources
-        ]
+        args = []
+        for name, index, bind in sources:
+            value = params[name] if index is None else params[name][index]
+            args.append(value if bind is None else bind(value))
         fetched = conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[union-attr]
         columns = self._columns
         if not any(columns):

@@ -100,7 +100,12 @@ def entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[Entry
         yield from _tar_entries(name, file, limits)
 
 
-def _too_large(source: str, limits: ArchiveLimits) -> Entry:
+def label(name: str) -> str:
+    """A document's name as stored: PostgreSQL text cannot hold NUL, which names may."""
+    return name.replace("\x00", "\ufffd")
+
+
+def too_large(source: str, limits: ArchiveLimits) -> Entry:
     return Entry(
         source,
         None,
@@ -136,7 +141,7 @@ def _zip_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[
                 yield Entry(source, None, "member is encrypted")
                 continue
             if info.file_size > limits.max_document_bytes:
-                yield _too_large(source, limits)
+                yield too_large(source, limits)
                 continue
             try:
                 with archive.open(info) as member:
@@ -177,10 +182,10 @@ def _tar_entries(name: str, file: IO[bytes], limits: ArchiveLimits) -> Iterator[
         for info in _tar_members(archive):
             if not info.isreg():
                 continue
-            # PAX names may hold NUL, which PostgreSQL text cannot store.
-            source = f"{name}/{info.name}".replace("\x00", "\ufffd")
+            # PAX names may hold NUL.
+            source = label(f"{name}/{info.name}")
             if info.size > limits.max_document_bytes:
-                yield _too_large(source, limits)
+                yield too_large(source, limits)
                 continue
             member = archive.extractfile(info)
             data = read_at_most(member, limits.max_document_bytes) if member else b""

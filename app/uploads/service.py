@@ -12,7 +12,16 @@ from app.ingest.load import Result, rejected
 from app.ingest.parse import Limits
 from app.ingest.run import batched, ingest
 from app.uploads import reports
-from app.uploads.archives import ArchiveLimits, Entry, check, entries, is_archive, read_at_most
+from app.uploads.archives import (
+    ArchiveLimits,
+    Entry,
+    check,
+    entries,
+    is_archive,
+    label,
+    read_at_most,
+    too_large,
+)
 
 NOT_STORED = "not stored: another document of this atomic upload was rejected"
 
@@ -34,8 +43,7 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
     Raises LimitExceeded before yielding anything if an archive breaks a request-wide limit.
     """
     _, archive_limits = limits_of(settings)
-    # Part names are labels stored as text, which PostgreSQL cannot hold with a NUL in it.
-    files = [(name.replace("\x00", "\ufffd"), file) for name, file in files]
+    files = [(label(name), file) for name, file in files]
     for name, file in files:
         if is_archive(name):
             check(name, file, archive_limits)
@@ -43,13 +51,9 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
         if is_archive(name):
             yield from entries(name, file, archive_limits)
             continue
-        data = read_at_most(file, settings.max_document_bytes)
-        if len(data) > settings.max_document_bytes:
-            message = (
-                f"document is over the limit of {settings.max_document_bytes} bytes "
-                "(max_document_bytes)"
-            )
-            yield Entry(name, None, message)
+        data = read_at_most(file, archive_limits.max_document_bytes)
+        if len(data) > archive_limits.max_document_bytes:
+            yield too_large(name, archive_limits)
         else:
             yield Entry(name, data)
 
