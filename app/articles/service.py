@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, delete, func, or_, select, text
+from sqlalchemy import Row, bindparam, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.articles.filters import ListParams, Plan, plan
@@ -232,7 +232,8 @@ def _link_filters(target: Any) -> list[Any]:
     """Visibility and the optional score floors, as bound parameters (NULL: no floor)."""
     floors = []
     for column, name in ((target.c.quality, "min_quality"), (target.c.heat, "min_heat")):
-        floor = bindparam(name, type_=Integer)
+        # The column's own type: heat floors go up to 2**63 - 1, beyond PostgreSQL's integer.
+        floor = bindparam(name, type_=column.type)
         floors.append(or_(floor.is_(None), column >= floor))
     return [target.c.state != bindparam("hidden"), *floors]
 

@@ -149,6 +149,8 @@ def test_related_pages_match_the_graph(client, graph):
             ([("direction", "incoming")], 1), ([("minQuality", "50")], 2), ([("minHeat", "10")], 1),
             ([("minQuality", "100")], 1),
             ([("minQuality", "50"), ("minHeat", "10"), ("direction", "incoming")], 1),
+            # Heat floors beyond a 32-bit integer (PostgreSQL's `integer` refused them).
+            ([("minHeat", str(2**31))], 1), ([("minHeat", str(2**63 - 1))], 1),
         ):  # fmt: skip
             want = expected(graph, extra, authorized)
             whole = client.get(path, params=[*extra, ("limit", "100")], headers=headers).json()
