@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_depth: int = Field(default=64, gt=0)
 
     response_cache_entries: int = Field(default=2048, ge=0)
+    # Serialised list items of the current data version, per process; 0 turns it off.
+    item_cache_mib: int = Field(default=32, ge=0)
     # Uploads per minute per API key; 0 turns the limit off.
     write_rate_limit: int = Field(default=0, ge=0)
 

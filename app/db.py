@@ -12,9 +12,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.cache import VersionCache
 from app.models import DataVersion
 
 T = TypeVar("T")
+# The key of a read session's `info` under which its VersionCache is found.
+CACHE = "version_cache"
 
 
 def normalise_url(url: str) -> str:
@@ -76,8 +79,10 @@ def is_sqlite(engine: Engine) -> bool:
 class Database:
     """An engine, its session factory, and the in-process writer lock."""
 
-    def __init__(self, url: str, *, cache_mib: int = 8) -> None:
+    def __init__(self, url: str, *, cache_mib: int = 8, item_cache_bytes: int = 0) -> None:
         self.engine = make_engine(url, cache_mib=cache_mib)
+        # Reads find it in `session.info`; services that do not look still work without it.
+        self.cache = VersionCache(item_cache_bytes) if item_cache_bytes else None
         # A read is one snapshot: the statements of a page (articles, then their topics,
         # images...) must not straddle a concurrent commit. SQLite's BEGIN already does this.
         reads = self.engine
@@ -123,6 +128,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self.sessions() as session:
+            if self.cache is not None:
+                session.info[CACHE] = self.cache
             yield session
 
     @contextmanager

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.articles.router import router as articles_router
 from app.catalog_router import providers, topics
-from app.config import Settings
+from app.config import MiB, Settings
 from app.db import Database
 from app.http import JSON, Problem, reject_nul, reject_unknown_params, valid_key
 from app.middleware import BodyLimit, BodyTooLarge, Cache, SecurityHeaders
@@ -55,7 +55,7 @@ def _swagger_static() -> Path:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the application over a database (migrated beforehand)."""
     settings = settings or Settings()
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, item_cache_bytes=settings.item_cache_mib * MiB)
     app = FastAPI(
         title="Newsdesk",
         version=__version__,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.cache import compact
 from app.db import Database
 
 
@@ -141,9 +142,10 @@ class Cache:
 
     def _keep(self, key: str, entry: tuple[int, list[Any], bytes]) -> None:
         """Least recently used first out, within an entry count and a byte budget."""
-        body = entry[2]
+        body = compact(entry[2])
         if len(body) > ENTRY_BYTES:
             return
+        entry = (entry[0], entry[1], body)
         old = self.store.pop(key, None)
         if old is not None:
             self.size -= len(old[2])

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
+from app.config import MiB, Settings
 from app.db import Database
 from app.main import create_app
 from app.migrate import upgrade
@@ -145,7 +145,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
+    # As the server builds it (app/main.py), item cache included.
+    database = Database(settings.database_url, item_cache_bytes=settings.item_cache_mib * MiB)
     yield database
     database.dispose()
 

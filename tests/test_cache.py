@@ -1,5 +1,10 @@
-"""The response cache stays within its entry count and its byte budget."""
+"""The response cache and the version cache stay within their budgets and their version."""
 
+import tracemalloc
+
+import orjson
+
+from app.cache import VersionCache
 from app.middleware import CACHE_BYTES, Cache
 
 
@@ -31,3 +36,45 @@ def test_entry_count_and_oversized_bodies() -> None:
     assert "huge" not in cache.store
     cache._keep("k3", (2, [], b"newer"))
     assert list(cache.store)[-1] == "k3" and cache.size == 15
+
+
+def test_version_cache_byte_budget_and_recency() -> None:
+    cache = VersionCache(max_bytes=10)
+    assert cache.get_many(1, ["a"]) == {}
+    for key in "abcde":
+        cache.put(1, key, b"xx")
+    assert cache.get_many(1, ["a"]) == {"a": b"xx"}  # now the most recent
+    cache.put(1, "f", b"xxxx")
+    assert set(cache.get_many(1, "abcdef")) == {"a", "d", "e", "f"} and cache.size == 10
+    cache.put(1, "big", b"x" * 11)
+    assert cache.get_many(1, ["big"]) == {}
+
+
+def test_version_cache_follows_the_newest_version_only() -> None:
+    cache = VersionCache(max_bytes=100)
+    cache.get_many(5, [])
+    cache.put(5, "a", b"v5")
+    # A reader whose snapshot predates the current version neither reads nor fills.
+    assert cache.get_many(4, ["a"]) == {}
+    cache.put(4, "b", b"v4")
+    assert cache.get_many(5, ["a", "b"]) == {"a": b"v5"}
+    # A newer snapshot drops everything kept for the old version.
+    assert cache.get_many(6, ["a"]) == {}
+    cache.put(5, "c", b"late")
+    assert cache.get_many(6, ["a", "c"]) == {} and cache.size == 0
+
+
+def test_budgets_count_the_memory_actually_held() -> None:
+    """orjson over-allocates its output; what a cache keeps must hold only its length."""
+    items = VersionCache(max_bytes=10_000_000)
+    responses = make(entries=10_000)
+    items.get_many(1, [])
+    tracemalloc.start()
+    try:
+        for n in range(200):
+            items.put(1, n, orjson.dumps({"n": n, "text": "x" * 1400}))
+            responses._keep(f"k{n}", (1, [], orjson.dumps({"n": n, "text": "y" * 1400})))
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 1.5 * (items.size + responses.size)

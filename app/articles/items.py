@@ -2,7 +2,9 @@
 
 The statements are built once at import: building and cache-keying a select() per request
 cost more than running it. Rows come back as plain tuples (no ORM objects) and become the
-dicts orjson serialises.
+dicts orjson serialises. The serialised items are kept in the process's VersionCache for as
+long as the data version they were read at is current: frontends list the same popular
+articles on many pages, and a cached item costs no statement at all.
 """
 
 from collections import defaultdict
@@ -10,8 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, func, select, union_all
+from sqlalchemy.orm import Session
 
+from app.cache import VersionCache
+from app.db import CACHE
 from app.ingest.urls import format_id
 from app.models import (
     STUB,
@@ -21,6 +27,7 @@ from app.models import (
     ArticleRelated,
     ArticleTag,
     ArticleTopic,
+    DataVersion,
     Provider,
     Topic,
 )
@@ -77,6 +84,7 @@ IMAGES = Prebuilt(
     .where(ArticleImage.article_id.in_(_IDS))
     .order_by(ArticleImage.article_id, ArticleImage.position)
 )
+VERSION = Prebuilt(select(DataVersion.version))
 _other = Article.__table__.alias("other")
 # Links in both directions whose other end this caller may see.
 RELATED_COUNTS = Prebuilt(
@@ -102,10 +110,29 @@ def hidden_state(authorized: bool) -> int:
     return -1 if authorized else UNPUBLISHED
 
 
-def load_items(conn: Connection, ids: Sequence[int], authorized: bool) -> dict[int, dict[str, Any]]:
-    """List items for `ids` (five statements whatever the page size)."""
+def load_items(session: Session, ids: Sequence[int], authorized: bool) -> dict[int, bytes]:
+    """List items for `ids` as JSON, from the read's cache or in five statements."""
     if not ids:
         return {}
+    conn = session.connection()
+    cache: VersionCache | None = session.info.get(CACHE)
+    if cache is None:
+        return {i: orjson.dumps(item) for i, item in _query(conn, ids, authorized).items()}
+    # The version of this read's own snapshot: what the cached items were made from.
+    version = VERSION.rows(conn, {})[0][0]
+    hidden = hidden_state(authorized)
+    keys = {i: (hidden, i) for i in ids}
+    cached = cache.get_many(version, keys.values())
+    found = {i: cached[key] for i, key in keys.items() if key in cached}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        for article_id, item in _query(conn, missing, authorized).items():
+            found[article_id] = value = orjson.dumps(item)
+            cache.put(version, (hidden, article_id), value)
+    return found
+
+
+def _query(conn: Connection, ids: Sequence[int], authorized: bool) -> dict[int, dict[str, Any]]:
     params = {"ids": list(ids)}
     topics: dict[int, list[dict[str, str]]] = defaultdict(list)
     for article_id, name, slug in TOPICS.rows(conn, params):

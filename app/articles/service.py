@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, bindparam, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
@@ -51,9 +52,9 @@ def list_articles(
         last = rows[-1]
         next_cursor = encode_cursor(query_hash, [*last[1:], last[0]])
     ids = [row[0] for row in rows]
-    items = load_items(session.connection(), ids, authorized)
+    items = load_items(session, ids, authorized)
     return {
-        "items": [items[i] for i in ids],
+        "items": [orjson.Fragment(items[i]) for i in ids],
         "nextCursor": next_cursor,
         "total": _count(session, query) if count else None,
         "facets": _facets(session, query, facets, params, authorized) if facets else None,
@@ -177,9 +178,9 @@ def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[
     _, body, secured, extra, ingested_at, sha = found[0]
     links, _ = _related_links(session, article_id, authorized, limit=100)
     # One load for the article and its related stories keeps detail at a fixed cost.
-    items = load_items(conn, [article_id, *(i for i, _ in links)], authorized)
+    items = load_items(session, [article_id, *(i for i, _ in links)], authorized)
     return {
-        **items[article_id],
+        **orjson.loads(items[article_id]),
         "body": body,
         "related": _with_direction(items, links),
         "secured": secured,
@@ -210,7 +211,7 @@ def list_related(
         session, article_id, authorized, limit=limit, direction=direction,
         min_quality=min_quality, min_heat=min_heat, cursor=cursor,
     )  # fmt: skip
-    items = load_items(session.connection(), [i for i, _ in links], authorized)
+    items = load_items(session, [i for i, _ in links], authorized)
     return {
         "items": _with_direction(items, links),
         "nextCursor": next_cursor,
@@ -219,12 +220,10 @@ def list_related(
     }
 
 
-def _with_direction(
-    items: dict[int, dict[str, Any]], links: list[tuple[int, str]]
-) -> list[dict[str, Any]]:
+def _with_direction(items: dict[int, bytes], links: list[tuple[int, str]]) -> list[dict[str, Any]]:
     return [
-        {**items[i], "direction": "outgoing" if mark.startswith("out") else "incoming"}
-        for i, mark in links
+        {**orjson.loads(items[i]), "direction": "outgoing" if out.startswith("out") else "incoming"}
+        for i, out in links
     ]
 
 
