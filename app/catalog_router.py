@@ -8,7 +8,15 @@ from starlette.responses import Response
 
 from app import catalog
 from app.articles.filters import ListParams
-from app.articles.router import Cursor, Limit, Listing, listing, paged, run_listing
+from app.articles.router import (
+    LISTING_PARAMETERS,
+    Cursor,
+    Limit,
+    Listing,
+    listing,
+    paged,
+    run_listing,
+)
 from app.db import Database
 from app.http import JSON, Problem, database
 from app.pagination import BadCursor
@@ -55,6 +63,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         "/{key}/articles",
         response_model=ArticlePage,
         responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
+        openapi_extra={"parameters": LISTING_PARAMETERS},
     )
     async def list_articles(
         key: str,

@@ -89,7 +89,10 @@ async def reject_unknown_params(request: Request) -> None:
         return
     allowed = _ALLOWED.get(id(route))
     if allowed is None:
-        allowed = frozenset(_query_aliases(route.dependant))
+        # Parameters a route validates itself are documented in its openapi_extra.
+        extra = (route.openapi_extra or {}).get("parameters", [])
+        documented = {p["name"] for p in extra if p["in"] == "query"}
+        allowed = frozenset(_query_aliases(route.dependant) | documented)
         _ALLOWED[id(route)] = allowed
     unknown = sorted(set(request.query_params.keys()) - allowed)
     if unknown:

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -54,65 +56,97 @@ class Listing:
     authorized: bool
 
 
-async def listing(
-    request: Request,
-    min_quality: Annotated[int | None, Query(alias="minQuality", ge=0, le=100)] = None,
-    max_quality: Annotated[int | None, Query(alias="maxQuality", ge=0, le=100)] = None,
-    min_heat: Annotated[int | None, Query(alias="minHeat", ge=0, le=2**63 - 1)] = None,
-    max_heat: Annotated[int | None, Query(alias="maxHeat", ge=0, le=2**63 - 1)] = None,
-    topic: Annotated[list[str], Query(description="topic slug; repeat for any of")] = [],  # noqa: B006
-    provider: Annotated[list[str], Query(description="provider domain; repeat for any of")] = [],  # noqa: B006
-    tag: Annotated[list[str], Query(description="tag; repeat for any of")] = [],  # noqa: B006
-    category: str | None = None,
-    type: Annotated[str | None, Query()] = None,  # noqa: A002
-    locale: str | None = None,
-    published_after: Annotated[
-        str | None,
-        Query(alias="publishedAfter", description="ISO 8601 date or datetime, inclusive"),
-    ] = None,
-    published_before: Annotated[
-        str | None,
-        Query(alias="publishedBefore", description="ISO 8601 date or datetime, exclusive"),
-    ] = None,
+class ListingQuery(BaseModel):
+    """The query parameters of every article listing.
+
+    Validated in one pydantic call: FastAPI's per-parameter path cost ~170 µs of a
+    listing's ~1.4 ms. The same model documents them (LISTING_PARAMETERS).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    min_quality: int | None = Field(None, alias="minQuality", ge=0, le=100)
+    max_quality: int | None = Field(None, alias="maxQuality", ge=0, le=100)
+    min_heat: int | None = Field(None, alias="minHeat", ge=0, le=2**63 - 1)
+    max_heat: int | None = Field(None, alias="maxHeat", ge=0, le=2**63 - 1)
+    topic: list[str] = Field([], description="topic slug; repeat for any of")
+    provider: list[str] = Field([], description="provider domain; repeat for any of")
+    tag: list[str] = Field([], description="tag; repeat for any of")
+    category: str | None = None
+    type: str | None = None
+    locale: str | None = None
+    published_after: str | None = Field(
+        None, alias="publishedAfter", description="ISO 8601 date or datetime, inclusive"
+    )
+    published_before: str | None = Field(
+        None, alias="publishedBefore", description="ISO 8601 date or datetime, exclusive"
+    )
     # No length limit: any text is a valid query, and only its first words are searched.
-    q: Annotated[str | None, Query(description="full-text search")] = None,
-    url: Annotated[str | None, Query(max_length=4096, description="exact canonical URL")] = None,
-    include_stubs: Annotated[bool, Query(alias="includeStubs")] = False,
-    published: bool = True,
-    sort: Annotated[
-        str | None,
-        Query(
-            description="comma-separated keys of publishedDateTime, quality, heat, title, "
-            "relevance; '-' for descending",
-            examples=["-heat,title"],
-        ),
-    ] = None,
-    limit: Limit = 20,
-    cursor: Cursor = None,
-    count: bool = False,
-    facets: Annotated[
-        str | None, Query(description="comma-separated of topic, provider, category, tag, type")
-    ] = None,
-) -> Listing:
+    q: str | None = Field(None, description="full-text search")
+    url: str | None = Field(None, max_length=4096, description="exact canonical URL")
+    include_stubs: bool = Field(False, alias="includeStubs")
+    published: bool = True
+    sort: str | None = Field(
+        None,
+        description="comma-separated keys of publishedDateTime, quality, heat, title, "
+        "relevance; '-' for descending",
+        examples=["-heat,title"],
+    )
+    limit: int = Field(20, ge=1, le=100, description="page size, 1–100")
+    cursor: str | None = Field(None, description="`nextCursor` of the previous page")
+    count: bool = False
+    facets: str | None = Field(
+        None, description="comma-separated of topic, provider, category, tag, type"
+    )
+
+
+def _parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters for the fields of `model`, as FastAPI would write them."""
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    parameters = []
+    for name, schema in properties.items():
+        parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+        if "description" in schema:
+            parameter["description"] = schema["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+LISTING_PARAMETERS = _parameters(ListingQuery)
+_REPEATABLE = frozenset(
+    name for name, field in ListingQuery.model_fields.items() if field.annotation == list[str]
+)
+
+
+async def listing(request: Request) -> Listing:
+    query = request.query_params
+    values = {k: query.getlist(k) if k in _REPEATABLE else query[k] for k in query}
+    try:
+        given = ListingQuery.model_validate(values)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+        ) from None
     try:
         params = ListParams(
-            min_quality=min_quality, max_quality=max_quality, min_heat=min_heat,
-            max_heat=max_heat, topics=topic, providers=[_domain(p) for p in provider], tags=tag,
-            category=category, type=type, locale=locale,
-            published_after=_moment(published_after, "publishedAfter"),
-            published_before=_moment(published_before, "publishedBefore"),
-            q=q, url=url, include_stubs=include_stubs, published=published,
-            sort=parse_sort(sort),
+            min_quality=given.min_quality, max_quality=given.max_quality,
+            min_heat=given.min_heat, max_heat=given.max_heat, topics=given.topic,
+            providers=[_domain(p) for p in given.provider], tags=given.tag,
+            category=given.category, type=given.type, locale=given.locale,
+            published_after=_moment(given.published_after, "publishedAfter"),
+            published_before=_moment(given.published_before, "publishedBefore"),
+            q=given.q, url=given.url, include_stubs=given.include_stubs,
+            published=given.published, sort=parse_sort(given.sort),
         )  # fmt: skip
         params.validate()
     except InvalidParam as exc:
         raise param_error(exc.param, exc.message) from None
-    facet_names = [f.strip() for f in (facets or "").split(",") if f.strip()]
+    facet_names = [f.strip() for f in (given.facets or "").split(",") if f.strip()]
     unknown = [f for f in facet_names if f not in FACET_NAMES]
     if unknown:
         raise param_error("facets", f"unknown facet {unknown[0]!r}; use {', '.join(FACET_NAMES)}")
-    return Listing(params, limit, cursor, count, list(dict.fromkeys(facet_names)),
-                   authorized(request))  # fmt: skip
+    return Listing(params, given.limit, given.cursor, given.count,
+                   list(dict.fromkeys(facet_names)), authorized(request))  # fmt: skip
 
 
 async def run_listing(
@@ -151,7 +185,12 @@ def paged(page: dict[str, object], request: Request) -> Response:
     return JSON(page, headers=headers)
 
 
-@router.get("", response_model=ArticlePage, responses={422: PROBLEM, 400: PROBLEM})
+@router.get(
+    "",
+    response_model=ArticlePage,
+    responses={422: PROBLEM, 400: PROBLEM},
+    openapi_extra={"parameters": LISTING_PARAMETERS},
+)
 async def list_articles(
     request: Request,
     listing: Annotated[Listing, Depends(listing)],
