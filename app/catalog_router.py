@@ -18,7 +18,7 @@ from app.articles.router import (
     run_listing,
 )
 from app.db import Database
-from app.http import JSON, Problem, database
+from app.http import JSON, CheckedRoute, Problem, database
 from app.pagination import BadCursor
 from app.schemas import PROBLEM, ArticlePage, Provider, ProviderPage, Topic, TopicPage
 
@@ -27,7 +27,7 @@ Sort = Literal["name", "-name", "articleCount", "-articleCount"]
 
 def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: type) -> APIRouter:
     """`{key}` is the provider's domain or the topic's slug."""
-    router = APIRouter(prefix=prefix, tags=[noun + "s"])
+    router = APIRouter(prefix=prefix, tags=[noun + "s"], route_class=CheckedRoute)
 
     def normalise(value: str) -> str:
         value = value.strip().lower()

@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.params import Depends
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,7 +29,7 @@ from app.articles.router import router as articles_router
 from app.catalog_router import providers, topics
 from app.config import MiB, Settings
 from app.db import Database
-from app.http import JSON, Problem, reject_nul, reject_unknown_params, valid_key
+from app.http import JSON, CheckedRoute, Problem, valid_key
 from app.middleware import BodyLimit, BodyTooLarge, Cache, SecurityHeaders
 from app.migrate import at_head
 from app.ratelimit import RateLimiter
@@ -62,9 +61,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_params), Depends(reject_nul)],
         responses={422: {"model": ProblemOut}},
     )
+    app.router.route_class = CheckedRoute
     app.state.settings = settings
     app.state.db = db
     app.state.write_limiter = (

@@ -14,11 +14,20 @@ from starlette.responses import Response
 from app.articles import service
 from app.articles.filters import FACET_NAMES, InvalidParam, ListParams, parse_sort
 from app.db import Database
-from app.http import JSON, Problem, article_pk, authorized, database, param_error, require_key
+from app.http import (
+    JSON,
+    CheckedRoute,
+    Problem,
+    article_pk,
+    authorized,
+    database,
+    param_error,
+    require_key,
+)
 from app.pagination import BadCursor
 from app.schemas import PROBLEM, ArticleDetail, ArticlePage, RelatedPage
 
-router = APIRouter(prefix="/v1/articles", tags=["articles"])
+router = APIRouter(prefix="/v1/articles", tags=["articles"], route_class=CheckedRoute)
 Limit = Annotated[int, Query(ge=1, le=100, description="page size, 1–100")]
 Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous page")]
 

@@ -9,13 +9,18 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.db import Database
-from app.http import Problem, database, require_key
+from app.http import CheckedRoute, Problem, database, require_key
 from app.ratelimit import limit_writes
 from app.schemas import PROBLEM, UploadReport
 from app.uploads import reports, service, stream
 from app.uploads.archives import LimitExceeded
 
-router = APIRouter(prefix="/v1/uploads", tags=["uploads"], dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1/uploads",
+    tags=["uploads"],
+    dependencies=[Depends(require_key)],
+    route_class=CheckedRoute,
+)
 # Only ingestion counts against the write rate limit, not reading reports back.
 limited = [Depends(limit_writes)]
 
