@@ -1,15 +1,16 @@
 """Providers and topics share one shape: a keyed list with article counts and cursors."""
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from anyascii import anyascii
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import LISTED, Article, ArticleTopic, Provider, Topic
 from app.pagination import SortKey, after, decode_cursor, encode_cursor, fingerprint, order_by
+from app.prebuilt import Prebuilt
 
 SORTS = ("name", "-name", "articleCount", "-articleCount")
 # SQL lower() folds ASCII letters only (SQLite's own, PostgreSQL's under the C collation
@@ -28,6 +29,18 @@ class Catalog:
     # Grouped aggregates, each selecting the owner first; joined to the entries.
     aggregates: tuple[Select[Any], ...]
     averages: bool
+    # Listings look entries up by key on every request: built once, run on the driver.
+    by_keys: Prebuilt = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lookup = select(self.model.id).where(self.key.in_(bindparam("keys", expanding=True)))
+        object.__setattr__(self, "by_keys", Prebuilt(lookup))
+
+    def ids(self, session: Session, keys: list[str]) -> list[int]:
+        """Ids of the entries with these keys (domains or slugs); unknown keys are left out."""
+        if not keys:
+            return []
+        return [row[0] for row in self.by_keys.rows(session.connection(), {"keys": keys})]
 
 
 _LISTED_PROVIDER = (Article.state == LISTED, Article.provider_id.is_not(None))
@@ -145,4 +158,6 @@ def get_entry(*, session: Session, catalog: Catalog, key: str) -> dict[str, Any]
 
 
 def entry_id(*, session: Session, catalog: Catalog, key: str) -> int | None:
-    return session.scalar(select(catalog.model.id).where(catalog.key == key))
+    """The id of the entry with this key (domain or slug), or None."""
+    found = catalog.ids(session, [key])
+    return found[0] if found else None

@@ -19,6 +19,8 @@ Processor = Callable[[Any], Any] | None
 # list for an expanded IN, and the bind processor to apply.
 # Parameters the statement binds itself (such as SQLite's OFFSET 0) come from `defaults`.
 Plan = tuple[str, list[tuple[str, int | None, Processor]], dict[str, Any]]
+# Longest IN list run through a plan of its own; pages (at most 101 ids) stay below it.
+MAX_EXPANDED = 128
 
 
 class Prebuilt:
@@ -32,11 +34,13 @@ class Prebuilt:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All result rows as plain tuples."""
-        if conn.dialect.name != "sqlite":
-            return [tuple(row) for row in conn.execute(self.statement, params)]
         sizes = tuple(
             (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
         )
+        # A plan is kept per list length: lengths a client chooses (topic=...) are bounded
+        # here, so no request can make the cache grow without limit.
+        if conn.dialect.name != "sqlite" or any(size > MAX_EXPANDED for _, size in sizes):
+            return [tuple(row) for row in conn.execute(self.statement, params)]
         plan = self._plans.get(sizes) or self._plan(conn, params, sizes)
         sql, sources, defaults = plan
         if defaults:

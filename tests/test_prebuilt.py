@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, select
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
 from app.models import Article
-from app.prebuilt import Prebuilt
+from app.prebuilt import MAX_EXPANDED, Prebuilt
 from tests.uploads.helpers import doc
 
 COLUMNS = (Article.id, Article.title, Article.published, Article.published_at, Article.extra)
@@ -36,3 +36,18 @@ def test_rows_match_sqlalchemy_for_every_list_length_and_type(db):
     # Dates, booleans and JSON come back as Python values, not as SQLite's storage.
     published_at, published, extra = expected[0][3], expected[0][2], expected[0][4]
     assert published_at.year == 2024 and isinstance(published, bool) and extra["custom"]["n"]
+
+
+def test_long_lists_keep_no_plan_of_their_own(db):
+    """A client chooses how many topic= or provider= keys it sends: no plan per length."""
+    ingest(db, [("0.md", doc("Story", "https://news.example.com/0"))], Limits())
+    ids = bindparam("ids", expanding=True)
+    prebuilt = Prebuilt(select(Article.title).where(Article.id.in_(ids)))
+    with db.read() as session:
+        conn = session.connection()
+        [stored] = conn.execute(select(Article.id)).scalars()
+        for size in (MAX_EXPANDED + 1, MAX_EXPANDED + 2, 5_000):
+            given = [stored, *range(1, size)]
+            assert prebuilt.rows(conn, {"ids": given}) == [("Story",)]
+        planned = len(prebuilt._plans)
+    assert planned == 0

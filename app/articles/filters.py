@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, literal, select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from app import search
+from app.catalog import PROVIDERS, TOPICS
 from app.ingest.urls import InvalidURL, article_id, canonical_url, check_url
-from app.models import LISTED, STUB, UNPUBLISHED, Article, ArticleTag, ArticleTopic, Provider, Topic
+from app.models import LISTED, STUB, UNPUBLISHED, Article, ArticleTag, ArticleTopic
 from app.pagination import SortKey, fingerprint
 
 FACET_NAMES = ("topic", "provider", "category", "tag", "type")
@@ -110,8 +111,8 @@ def plan(
     and topic (the topic facet); it takes no search text.
     """
     allowed_states = states(params, authorized)
-    topic_ids = _ids(session, Topic, Topic.slug, params.topics)
-    provider_ids = _ids(session, Provider, Provider.domain, params.providers)
+    topic_ids = TOPICS.ids(session, params.topics)
+    provider_ids = PROVIDERS.ids(session, params.providers)
     if params.topics and not topic_ids or params.providers and not provider_ids:
         allowed_states = []
     single_topic = _single(params.scope_topic, topic_ids)
@@ -227,9 +228,3 @@ def _topic_members(topic_ids: list[int]) -> Select[Any]:
         ArticleTopic.topic_id.in_(topic_ids) if len(topic_ids) != 1
         else ArticleTopic.topic_id == topic_ids[0]
     )  # fmt: skip
-
-
-def _ids(session: Any, model: Any, key: Any, values: list[str]) -> list[int]:
-    if not values:
-        return []
-    return list(session.connection().scalars(select(model.id).where(and_(key.in_(values)))))
