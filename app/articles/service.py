@@ -221,10 +221,11 @@ def list_related(
 
 
 def _with_direction(items: dict[int, bytes], links: list[tuple[int, str]]) -> list[dict[str, Any]]:
-    return [
-        {**orjson.loads(items[i]), "direction": "outgoing" if out.startswith("out") else "incoming"}
-        for i, out in links
-    ]
+    listed = []
+    for i, mark in links:
+        direction = "outgoing" if mark.startswith("out") else "incoming"
+        listed.append({**orjson.loads(items[i]), "direction": direction})
+    return listed
 
 
 def _link_filters(target: Any) -> list[Any]:
