@@ -9,9 +9,9 @@ class VersionCache:
     """Byte strings valid for exactly one data version, least recently used out first.
 
     Every write bumps the data version in its own transaction, so a value computed inside
-    a read snapshot of version V stays right for as long as V is current. A snapshot of a
-    newer version empties the cache; one of an older version (a reader that started before
-    a commit) neither reads nor fills it.
+    a read snapshot of version V stays right for as long as V is current. A snapshot of any
+    other version empties the cache: never comparing versions by size keeps it right even
+    when the store is swapped for an older copy whose counter later climbs back to V.
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -27,8 +27,7 @@ class VersionCache:
         found: dict[Hashable, bytes] = {}
         with self._lock:
             if version != self.version:
-                if self.version is None or version > self.version:
-                    self._reset(version)
+                self._reset(version)
                 return found
             values = self._values
             for key in keys:
