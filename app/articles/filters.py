@@ -170,21 +170,28 @@ def plan(
     stmt = stmt.where(state_col.in_(allowed_states) if len(allowed_states) != 1
                       else state_col == allowed_states[0])  # fmt: skip
     single_provider = params.scope_provider is not None or len(provider_ids) == 1
+    # (value, column, name the planner may not see it by or None, comparison)
     conditions = [
-        (params.min_quality, filtered(cols["quality"], "quality"), operator.ge),
-        (params.max_quality, filtered(cols["quality"], "quality"), operator.le),
-        (params.min_heat, filtered(cols["heat"], "heat"), operator.ge),
-        (params.max_heat, filtered(cols["heat"], "heat"), operator.le),
-        (params.published_after, filtered(cols["published_at"], "published_at"), operator.ge),
-        (params.published_before, filtered(cols["published_at"], "published_at"), operator.lt),
-        (params.category, filtered(Article.category, "category"), operator.eq),
-        (params.type, filtered(Article.type, "type"), operator.eq),
-        (params.locale, Article.locale, operator.eq),
-        (params.scope_provider, Article.provider_id, operator.eq),
+        (params.min_quality, cols["quality"], "quality", operator.ge),
+        (params.max_quality, cols["quality"], "quality", operator.le),
+        (params.min_heat, cols["heat"], "heat", operator.ge),
+        (params.max_heat, cols["heat"], "heat", operator.le),
+        (params.published_after, cols["published_at"], "published_at", operator.ge),
+        (params.published_before, cols["published_at"], "published_at", operator.lt),
+        (params.category, Article.category, "category", operator.eq),
+        (params.type, Article.type, "type", operator.eq),
+        (params.locale, Article.locale, None, operator.eq),
+        (params.scope_provider, Article.provider_id, None, operator.eq),
     ]
-    for value, column, compare in conditions:
-        if value is not None:
-            stmt = stmt.where(compare(column, value))
+    # Only the given filters are built, and added in one where(): building an expression
+    # or a Select costs tens of microseconds each (140 us of a 900 us listing before).
+    clauses = [
+        compare(column if name is None else filtered(column, name), value)
+        for value, column, name, compare in conditions
+        if value is not None
+    ]
+    if clauses:
+        stmt = stmt.where(*clauses)
     if params.providers:
         provider_column = Article.provider_id if single_provider else filtered(
             Article.provider_id, "provider_id"
