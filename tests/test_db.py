@@ -1,5 +1,11 @@
 """The data version behind ETags and the response cache sees every commit, from any process."""
 
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from app.db import Database
 
 
@@ -17,3 +23,22 @@ def test_data_version_sees_commits_of_other_connections(database_url: str) -> No
     finally:
         reader.dispose()
         writer.dispose()
+
+
+def test_a_refused_begin_is_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    """SQLite's BEGIN runs on the driver; its errors still reach callers as SQLAlchemy's."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    db = Database(url)
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    try:
+        with db.engine.connect() as conn:
+            # The pool hands this connection out again: no 30 s wait on the lock below.
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        holder.execute("BEGIN IMMEDIATE")
+        refused = pytest.raises(OperationalError, match="database is locked")
+        with refused, db.engine.connect() as conn:
+            conn.info["write"] = True
+            conn.begin()
+    finally:
+        holder.close()
+        db.dispose()
