@@ -65,6 +65,11 @@ class Listing:
     authorized: bool
 
 
+# Each value of a repeated filter becomes a bound parameter: a few hundred thousand would
+# pass PostgreSQL's limit of 65,535 per statement and fail as a database error.
+MAX_REPEATS = 100
+
+
 class ListingQuery(BaseModel):
     """The query parameters of every article listing.
 
@@ -78,9 +83,15 @@ class ListingQuery(BaseModel):
     max_quality: int | None = Field(None, alias="maxQuality", ge=0, le=100)
     min_heat: int | None = Field(None, alias="minHeat", ge=0, le=2**63 - 1)
     max_heat: int | None = Field(None, alias="maxHeat", ge=0, le=2**63 - 1)
-    topic: list[str] = Field([], description="topic slug; repeat for any of")
-    provider: list[str] = Field([], description="provider domain; repeat for any of")
-    tag: list[str] = Field([], description="tag; repeat for any of")
+    topic: list[str] = Field(
+        [], max_length=MAX_REPEATS, description="topic slug; repeat for any of (up to 100)"
+    )
+    provider: list[str] = Field(
+        [], max_length=MAX_REPEATS, description="provider domain; repeat for any of (up to 100)"
+    )
+    tag: list[str] = Field(
+        [], max_length=MAX_REPEATS, description="tag; repeat for any of (up to 100)"
+    )
     category: str | None = None
     type: str | None = None
     locale: str | None = None

@@ -365,6 +365,11 @@ def test_invalid_and_hostile_parameters(seeded):
         response = seeded.get("/v1/articles", params=params)
         body = assert_problem(response, 422, where)
         assert body["title"], params
+    # Repeated filters take up to 100 values each (every value is a bound parameter).
+    for name in ("topic", "provider", "tag"):
+        many = [(name, f"v{n}.example.com") for n in range(101)]
+        assert_problem(seeded.get("/v1/articles", params=many), 422, name)
+        assert seeded.get("/v1/articles", params=many[:100]).status_code == 200
     # Equal bounds are fine: the range is inclusive.
     equal = seeded.get("/v1/articles", params={"minQuality": "50", "maxQuality": "50"})
     assert equal.status_code == 200
