@@ -10,8 +10,9 @@ class VersionCache:
 
     Every write bumps the data version in its own transaction, so a value computed inside
     a read snapshot of version V stays right for as long as V is current. A snapshot of any
-    other version empties the cache: never comparing versions by size keeps it right even
-    when the store is swapped for an older copy whose counter later climbs back to V.
+    other version empties the cache; versions are never compared by size, since a store
+    restored from an older copy sets the counter back. (A restore that climbs back to V
+    before any read sees the change cannot be told apart: restart the server after one.)
     """
 
     def __init__(self, max_bytes: int) -> None:
