@@ -142,9 +142,9 @@ class Cache:
 
     def _keep(self, key: str, entry: tuple[int, list[Any], bytes]) -> None:
         """Least recently used first out, within an entry count and a byte budget."""
-        body = compact(entry[2])
-        if len(body) > ENTRY_BYTES:
+        if len(entry[2]) > ENTRY_BYTES:
             return
+        body = compact(entry[2])
         entry = (entry[0], entry[1], body)
         old = self.store.pop(key, None)
         if old is not None:

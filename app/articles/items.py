@@ -115,24 +115,24 @@ def load_items(session: Session, ids: Sequence[int], authorized: bool) -> dict[i
     if not ids:
         return {}
     conn = session.connection()
+    hidden = hidden_state(authorized)
     cache: VersionCache | None = session.info.get(CACHE)
     if cache is None:
-        return {i: orjson.dumps(item) for i, item in _query(conn, ids, authorized).items()}
+        return {i: orjson.dumps(item) for i, item in _query(conn, ids, hidden).items()}
     # The version of this read's own snapshot: what the cached items were made from.
     version = VERSION.rows(conn, {})[0][0]
-    hidden = hidden_state(authorized)
     keys = {i: (hidden, i) for i in ids}
     cached = cache.get_many(version, keys.values())
     found = {i: cached[key] for i, key in keys.items() if key in cached}
     missing = [i for i in ids if i not in found]
     if missing:
-        for article_id, item in _query(conn, missing, authorized).items():
+        for article_id, item in _query(conn, missing, hidden).items():
             found[article_id] = value = orjson.dumps(item)
             cache.put(version, (hidden, article_id), value)
     return found
 
 
-def _query(conn: Connection, ids: Sequence[int], authorized: bool) -> dict[int, dict[str, Any]]:
+def _query(conn: Connection, ids: Sequence[int], hidden: int) -> dict[int, dict[str, Any]]:
     params = {"ids": list(ids)}
     topics: dict[int, list[dict[str, str]]] = defaultdict(list)
     for article_id, name, slug in TOPICS.rows(conn, params):
@@ -147,9 +147,7 @@ def _query(conn: Connection, ids: Sequence[int], authorized: bool) -> dict[int, 
             "title": title, "attribution": attribution,
         })  # fmt: skip
     related: dict[int, int] = defaultdict(int)
-    for article_id, count in RELATED_COUNTS.rows(
-        conn, {**params, "hidden": hidden_state(authorized)}
-    ):
+    for article_id, count in RELATED_COUNTS.rows(conn, {**params, "hidden": hidden}):
         related[article_id] += count
     items: dict[int, dict[str, Any]] = {}
     for row in ITEMS.rows(conn, params):
