@@ -215,7 +215,7 @@ def code_version(source: Path = ROOT) -> str:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=source, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.rstrip() if done.returncode == 0 else ""
 
     head = git("rev-parse", "--short", "HEAD")
     if not head or Path(source).resolve() != Path(git("rev-parse", "--show-toplevel") or "/"):

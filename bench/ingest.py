@@ -7,7 +7,10 @@
    the ``---`` fences and ``yaml.load`` it with ``CSafeLoader`` (best of 3 passes): the
    bare cost the issue quotes (~2,500 docs/s per core for 1.9 KB documents).
 3. ``newsdesk ingest --jobs 1`` (pinned to one core) and ``--jobs 2`` (both cores), each into
-   a fresh SQLite file; wall time of the whole command (start-up and migration included).
+   a fresh SQLite file. Two times are kept: the wall time of the whole command, and the
+   time the command reports for its own work (from opening the database, migration check
+   included, to the summary: interpreter start-up and imports are not counted, as they are
+   not in the parse-only rate). The goals are judged on the second.
 4. ``newsdesk ingest --jobs 2`` again on the second file: every document ``unchanged``.
 5. Upload: a ``.tar.gz`` of ``--upload-docs`` documents (200,000 make ~100 MB) POSTed as
    multipart to a Newsdesk server on core 0 over a fresh store (with
@@ -89,7 +92,14 @@ def run_ingest(db: Path, corpus: Path, jobs: int, *, pin: bool) -> dict[str, Any
     counts = {
         k: int(v) for v, k in re.findall(r"(\d+) (created|updated|unchanged|rejected)", summary)
     }
-    return {"seconds": elapsed, "exit": done.returncode, "summary": summary, "counts": counts}
+    own = re.search(r" in ([\d.]+) s \(", summary)
+    return {
+        "wall_seconds": elapsed,
+        "seconds": float(own.group(1)) if own else elapsed,
+        "exit": done.returncode,
+        "summary": summary.split(" in ")[0],
+        "counts": counts,
+    }
 
 
 def fresh(db: Path) -> Path:
@@ -193,10 +203,10 @@ def table(r: dict[str, Any]) -> str:
     parse = r["parse_only_docs_s"]
     n = r["docs"]
     rows = [
-        "| measure | docs | seconds | docs/s | × parse-only | goal | result |",
-        "|---|--:|--:|--:|--:|---|---|",
-        f"| CSafeLoader parse-only, 1 core (best of 3) | {n:,} | {n / parse:.2f} | {parse:,.0f} "
-        "| 1.00 | | |",
+        "| measure | docs | wall s | own s | docs/s (own) | × parse-only | goal | result |",
+        "|---|--:|--:|--:|--:|--:|---|---|",
+        f"| CSafeLoader parse-only, 1 core (best of 3) | {n:,} | | {n / parse:.2f} "
+        f"| {parse:,.0f} | 1.00 | | |",
     ]
     for key, label, goal in (
         ("jobs1", "`newsdesk ingest --jobs 1` (pinned to 1 core)", 0.8),
@@ -208,8 +218,9 @@ def table(r: dict[str, Any]) -> str:
         ratio = rate / parse
         ok = ratio >= goal and run["exit"] == 0
         rows.append(
-            f"| {label} — {run['summary']} | {n:,} | {run['seconds']:.2f} | {rate:,.0f} "
-            f"| {ratio:.2f} | ≥ {goal:g}× | {'PASS' if ok else 'FAIL'} |"
+            f"| {label} — {run['summary']} | {n:,} | {run.get('wall_seconds', 0):.2f} "
+            f"| {run['seconds']:.2f} | {rate:,.0f} | {ratio:.2f} | ≥ {goal:g}× "
+            f"| {'PASS' if ok else 'FAIL'} |"
         )
     up = r.get("upload")
     if up:
@@ -218,7 +229,7 @@ def table(r: dict[str, Any]) -> str:
         rows.append(
             f"| upload {up['archive_mb']:.0f} MB .tar.gz (HTTP {up['status']}, {up['summary']}); "
             f"server RSS idle {up['idle_rss_mb']:.0f} MB, peak {up['peak_rss_mb']:.0f} MB "
-            f"| {docs:,} | {up['seconds']:.1f} | {docs / up['seconds']:,.0f} "
+            f"| {docs:,} | {up['seconds']:.1f} | | {docs / up['seconds']:,.0f} "
             f"| {docs / up['seconds'] / parse:.2f} | peak RSS < 300 MB "
             f"| {'PASS' if ok else 'FAIL'} |"
         )
@@ -253,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         results[key] = run_ingest(db, corpus, jobs, pin=pin)
         run = results[key]
-        print(f"{key}: {run['seconds']:.2f}s ({len(files) / run['seconds']:,.0f} docs/s) "
+        print(f"{key}: {run['wall_seconds']:.2f}s wall, {run['seconds']:.2f}s own "
+              f"({len(files) / run['seconds']:,.0f} docs/s) "
               f"{run['summary']}", file=sys.stderr, flush=True)  # fmt: skip
     if not args.skip_upload:
         archive = work / f"upload-{args.upload_docs}.tar.gz"

@@ -1,5 +1,7 @@
 """Alembic is the only way the schema is made: it must match the models on both engines."""
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -8,13 +10,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, Engine, column, func, inspect, select, table
 
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.migrate import alembic_config, at_head, include_object
+from app.migrate import HEAD, alembic_config, at_head, include_object, upgrade
 from app.models import Base, Upload, UploadResult
 from tests.conftest import AUTH
 
@@ -25,6 +28,30 @@ def test_models_and_migrations_agree(db: Database) -> None:
             conn, opts={"include_object": include_object, "compare_type": True}
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_head_names_the_newest_migration() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD]
+
+
+def test_upgrade_brings_an_older_database_to_head(db: Database) -> None:
+    migrate(db.engine, command.downgrade, "0002")
+    assert not at_head(db.engine)
+    upgrade(db.engine)
+    assert at_head(db.engine)
+    with db.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
+
+
+def test_upgrade_at_head_does_not_load_alembic(db: Database) -> None:
+    # A fresh interpreter: the test process itself has imported Alembic long ago.
+    check = (
+        "import sys; from app.db import Database; from app.migrate import upgrade; "
+        f"upgrade(Database({db.engine.url.render_as_string(hide_password=False)!r}).engine); "
+        "assert 'alembic' not in sys.modules, 'alembic was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_database_is_at_head_with_search_objects(db: Database) -> None:

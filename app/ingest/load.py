@@ -28,6 +28,7 @@ from app.models import (
     Provider,
     Topic,
 )
+from app.prebuilt import MAX_EXPANDED, Prebuilt
 
 articles: Table = Article.__table__  # type: ignore[assignment]
 providers: Table = Provider.__table__  # type: ignore[assignment]
@@ -79,19 +80,23 @@ def rejected(source: str, errors: Iterable[FieldError]) -> Result:
     return Result(source, "rejected", errors=[e.as_dict() for e in errors])
 
 
+_UNCHANGED = Prebuilt(
+    select(
+        articles.c.source_sha256, articles.c.id, articles.c.web_url, articles.c.original_url
+    ).where(articles.c.source_sha256.in_(bindparam("digests", expanding=True)))
+)
+
+
 def find_unchanged(session: Session, digests: Iterable[str]) -> dict[str, tuple[int, str | None]]:
     """Documents whose exact bytes are already stored: sha256 → (article id, webUrl)."""
     found: dict[str, tuple[int, str | None]] = {}
-    for chunk in _chunks(sorted(set(digests))):
-        rows = session.execute(
-            select(
-                articles.c.source_sha256,
-                articles.c.id,
-                articles.c.web_url,
-                articles.c.original_url,
-            ).where(articles.c.source_sha256.in_(chunk))
-        )
-        for digest, article_id, web_url, original_url in rows:
+    conn = session.connection()
+    ordered = sorted(set(digests))
+    # Prebuilt: an unchanged re-ingest is mostly these lookups, and SQLAlchemy's own
+    # per-statement work was as long as SQLite's (20k documents: 0.29 -> 0.15 s).
+    for start in range(0, len(ordered), MAX_EXPANDED):
+        chunk = ordered[start : start + MAX_EXPANDED]
+        for digest, article_id, web_url, original_url in _UNCHANGED.rows(conn, {"digests": chunk}):
             found[digest] = (article_id, web_url or original_url)
     return found
 
