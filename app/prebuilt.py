@@ -71,13 +71,15 @@ class Prebuilt:
                 for column in compiled._result_columns
             ]
         state = compiled.construct_expanded_state(params)
+        # The expanded state holds the processors of expanded lists only.
+        processors: dict[str, Any] = {**compiled._bind_processors, **state.processors}
         origin: dict[str, tuple[str, int | None]] = {}
         for name, expanded in state.parameter_expansion.items():
             origin.update((each, (name, index)) for index, each in enumerate(expanded))
         sources: list[tuple[str, int | None, Processor]] = []
         for each in state.positiontup or ():
             name, index = origin.get(each, (each, None))
-            sources.append((name, index, state.processors.get(each)))
+            sources.append((name, index, processors.get(each)))
         defaults = {name: state.parameters[name] for name, _, _ in sources if name not in params}
         plan = (state.statement, sources, defaults)
         self._plans[sizes] = plan

@@ -1,5 +1,7 @@
 """Prebuilt statements answer exactly what SQLAlchemy's own execution answers."""
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, select
 
 from app.ingest.parse import Limits
@@ -36,6 +38,20 @@ def test_rows_match_sqlalchemy_for_every_list_length_and_type(db):
     # Dates, booleans and JSON come back as Python values, not as SQLite's storage.
     published_at, published, extra = expected[0][3], expected[0][2], expected[0][4]
     assert published_at.year == 2024 and isinstance(published, bool) and extra["custom"]["n"]
+
+
+def test_bound_values_go_through_their_type_as_sqlalchemy_sends_them(db):
+    """A datetime bound without SQLAlchemy's processor is stored text of another format."""
+    ingest(db, [
+        (f"{n}.md", doc(f"Story {n}", f"https://news.example.com/{n}",
+                        publishedDateTime="2024-03-02T00:00:00Z"))
+        for n in range(3)
+    ], Limits())  # fmt: skip
+    moment = bindparam("moment", type_=Article.published_at.type)
+    same = Prebuilt(select(Article.title).where(Article.published_at == moment))
+    with db.read() as session:
+        found = same.rows(session.connection(), {"moment": datetime(2024, 3, 2)})
+    assert len(found) == 3
 
 
 def test_long_lists_keep_no_plan_of_their_own(db):

@@ -3,13 +3,14 @@
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, bindparam, delete, func, or_, select, text
+from sqlalchemy import Connection, Integer, Select, bindparam, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from app.articles.filters import ListParams, Plan, plan
+from app.articles.filters import ListParams, Plan, Shape, plan, shared_statement
 from app.articles.items import hidden_state, iso, load_items
 from app.models import (
     UNPUBLISHED,
@@ -43,7 +44,7 @@ def list_articles(
     query_hash = params.fingerprint(authorized)
     values = decode_cursor(cursor, query_hash, query.keys) if cursor else None
     if query.empty:
-        rows: list[Row[Any]] = []
+        rows: list[Any] = []
     else:
         rows = _page(session, query, values, limit)
     next_cursor = None
@@ -61,36 +62,85 @@ def list_articles(
     }
 
 
-def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -> list[Row[Any]]:
+def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -> list[Any]:
     """Rows (id, sort values...) in order: non-null first key, then the null group."""
-    # Core execution: these statements select plain columns, so the ORM layer adds nothing.
     conn = session.connection()
-    keys = query.keys
-    first = keys[0]
-    base = query.stmt.add_columns(*[k.expr.label(f"k{i}") for i, k in enumerate(keys)])
-    nullable = first.name != "relevance"
-    rows: list[Row[Any]] = []
-    if values is None or values[0] is not None:
-        stmt = base.where(first.expr.is_not(None)) if nullable else base
-        if values is not None:
-            bound = first.expr <= values[0] if first.desc else first.expr >= values[0]
-            stmt = stmt.where(bound, after(keys, values, query.id_expr))
-        stmt = stmt.order_by(*order_by(keys, query.id_expr, first_not_null=True))
-        rows = list(conn.execute(stmt.limit(limit + 1)))
-    if len(rows) <= limit and nullable:
-        stmt = base.where(first.expr.is_(None))
-        if values is not None and values[0] is None:
-            stmt = stmt.where(after(keys[1:], values[1:], query.id_expr))
-        stmt = stmt.order_by(*order_by(keys[1:], query.id_expr, first_not_null=False))
-        rows.extend(conn.execute(stmt.limit(limit + 1 - len(rows))))
+    cursor_shape = None if values is None else tuple(v is None for v in values)
+    ahead: Prebuilt | Select[Any] | None
+    nulls: Prebuilt | Select[Any] | None
+    if query.shape is None:
+        ahead, nulls = _build_page(query.stmt, query.keys, query.id_expr, cursor_shape)
+    else:
+        ahead, nulls = _kept_page(query.shape, cursor_shape)
+    binds = dict(query.values)
+    if values is not None:
+        binds.update((f"p_c{i}", v) for i, v in enumerate(values) if v is not None)
+    rows: list[Any] = []
+    if ahead is not None:
+        rows = _rows(conn, ahead, {**binds, "p_limit": limit + 1})
+    if len(rows) <= limit and nulls is not None:
+        rows.extend(_rows(conn, nulls, {**binds, "p_limit": limit + 1 - len(rows)}))
     return rows
+
+
+def _rows(conn: Connection, stmt: Prebuilt | Select[Any], binds: dict[str, Any]) -> list[Any]:
+    if isinstance(stmt, Prebuilt):
+        return stmt.rows(conn, binds)
+    return list(conn.execute(stmt, binds))
+
+
+@lru_cache(maxsize=1024)
+def _kept_page(
+    shape: Shape, cursor_shape: tuple[bool, ...] | None
+) -> tuple[Prebuilt | None, Prebuilt | None]:
+    """The page statements of a listing shape, built once: building them cost more than
+    SQLite needs to answer them (a topic listing's page 350 µs to build, 15 µs to run)."""
+    ahead, nulls = _build_page(*shared_statement(shape), cursor_shape)
+    return (
+        None if ahead is None else Prebuilt(ahead),
+        None if nulls is None else Prebuilt(nulls),
+    )
+
+
+def _build_page(
+    stmt: Select[Any], keys: list[SortKey], id_expr: Any, cursor_shape: tuple[bool, ...] | None
+) -> tuple[Select[Any] | None, Select[Any] | None]:
+    """The statements for the non-null group of the first key and for its null group.
+
+    With a cursor (`cursor_shape` tells which of its values are null), each continues
+    after it from bound parameters p_c0, p_c1... (the id last); None: not needed.
+    """
+    first = keys[0]
+    base = stmt.add_columns(*[k.expr.label(f"k{i}") for i, k in enumerate(keys)])
+    nullable = first.name != "relevance"
+    limit = bindparam("p_limit", type_=Integer())
+    cursor: list[Any] | None = None
+    if cursor_shape is not None:
+        types = [*(k.expr.type for k in keys), id_expr.type]
+        cursor = [
+            None if null else bindparam(f"p_c{i}", type_=kind)
+            for i, (null, kind) in enumerate(zip(cursor_shape, types, strict=True))
+        ]
+    ahead = nulls = None
+    if cursor is None or cursor[0] is not None:
+        ahead = base.where(first.expr.is_not(None)) if nullable else base
+        if cursor is not None:
+            bound = first.expr <= cursor[0] if first.desc else first.expr >= cursor[0]
+            ahead = ahead.where(bound, after(keys, cursor, id_expr))
+        ahead = ahead.order_by(*order_by(keys, id_expr, first_not_null=True)).limit(limit)
+    if nullable:
+        nulls = base.where(first.expr.is_(None))
+        if cursor is not None and cursor[0] is None:
+            nulls = nulls.where(after(keys[1:], cursor[1:], id_expr))
+        nulls = nulls.order_by(*order_by(keys[1:], id_expr, first_not_null=False)).limit(limit)
+    return ahead, nulls
 
 
 def _count(session: Session, query: Plan) -> int:
     if query.empty:
         return 0
     count = select(func.count()).select_from(query.stmt.subquery())
-    return int(session.connection().scalar(count) or 0)
+    return int(session.connection().scalar(count, query.values) or 0)
 
 
 def _links(session: Session, params: ListParams, authorized: bool) -> Plan | None:
@@ -157,7 +207,8 @@ def _facets(
                 .group_by(column)
             )
         stmt = stmt.order_by(count.desc(), stmt.selected_columns[0]).limit(FACET_SIZE)
-        rows = session.connection().execute(stmt)
+        binds = links.values if name == "topic" and links is not None else query.values
+        rows = session.connection().execute(stmt, binds)
         result[name] = [{"value": v, "name": n, "count": c} for v, n, c in rows]
     return result
 
