@@ -6,8 +6,8 @@ from typing import Any
 
 from anyascii import anyascii
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session
 
+from app.db import Reading
 from app.models import LISTED, Article, ArticleTopic, Provider, Topic
 from app.pagination import SortKey, after, decode_cursor, encode_cursor, fingerprint, order_by
 from app.prebuilt import Prebuilt
@@ -36,7 +36,7 @@ class Catalog:
         lookup = select(self.model.id).where(self.key.in_(bindparam("keys", expanding=True)))
         object.__setattr__(self, "by_keys", Prebuilt(lookup))
 
-    def ids(self, session: Session, keys: list[str]) -> list[int]:
+    def ids(self, session: Reading, keys: list[str]) -> list[int]:
         """Ids of the entries with these keys (domains or slugs); unknown keys are left out."""
         if not keys:
             return []
@@ -111,7 +111,7 @@ def _average(value: Any) -> float | None:
 
 
 def list_entries(
-    *, session: Session, catalog: Catalog, q: str | None, sort: str, limit: int, cursor: str | None
+    *, session: Reading, catalog: Catalog, q: str | None, sort: str, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """A page of providers or topics, filtered by a case-insensitive substring."""
     stmt, count = _select(catalog)
@@ -147,7 +147,7 @@ def list_entries(
     }
 
 
-def get_entry(*, session: Session, catalog: Catalog, key: str) -> dict[str, Any] | None:
+def get_entry(*, session: Reading, catalog: Catalog, key: str) -> dict[str, Any] | None:
     """One provider or topic with its counts, or None."""
     owner = entry_id(session=session, catalog=catalog, key=key)
     if owner is None:
@@ -157,7 +157,7 @@ def get_entry(*, session: Session, catalog: Catalog, key: str) -> dict[str, Any]
     return None if row is None else _row(catalog, row)
 
 
-def entry_id(*, session: Session, catalog: Catalog, key: str) -> int | None:
+def entry_id(*, session: Reading, catalog: Catalog, key: str) -> int | None:
     """The id of the entry with this key (domain or slug), or None."""
     found = catalog.ids(session, [key])
     return found[0] if found else None

@@ -3,7 +3,6 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app import catalog
@@ -17,7 +16,7 @@ from app.articles.router import (
     paged,
     run_listing,
 )
-from app.db import Database
+from app.db import Database, Reading
 from app.http import JSON, CheckedRoute, Problem, database
 from app.pagination import BadCursor
 from app.schemas import PROBLEM, ArticlePage, Provider, ProviderPage, Topic, TopicPage
@@ -71,7 +70,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         listing: Annotated[Listing, Depends(listing)],
         db: Annotated[Database, Depends(database)],
     ) -> Response:
-        def scope(session: Session, params: ListParams) -> None:
+        def scope(session: Reading, params: ListParams) -> None:
             owner = catalog.entry_id(session=session, catalog=entry, key=normalise(key))
             if owner is None:
                 raise Problem(404, f"no {noun} {key!r}")

@@ -7,10 +7,20 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    ScalarResult,
+    create_engine,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.cache import VersionCache
@@ -92,10 +102,9 @@ class Database:
         self.cache = VersionCache(item_cache_bytes) if item_cache_bytes else None
         # A read is one snapshot: the statements of a page (articles, then their topics,
         # images...) must not straddle a concurrent commit. SQLite's BEGIN already does this.
-        reads = self.engine
+        self.reads = self.engine
         if self.engine.dialect.name == "postgresql":
-            reads = self.engine.execution_options(isolation_level="REPEATABLE READ")
-        self.sessions = sessionmaker(reads, expire_on_commit=False)
+            self.reads = self.engine.execution_options(isolation_level="REPEATABLE READ")
         # SQLite allows one writer; serialising writers in the process avoids
         # busy-waiting on the database lock.
         self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
@@ -133,11 +142,9 @@ class Database:
         return await self.run(work)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            if self.cache is not None:
-                session.info[CACHE] = self.cache
-            yield session
+    def read(self) -> Iterator["Snapshot"]:
+        with self.reads.connect() as conn, conn.begin():
+            yield Snapshot(conn, {CACHE: self.cache} if self.cache is not None else {})
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -179,6 +186,39 @@ class Database:
             self._watch.close()
             self._watch = None
         self.engine.dispose()
+
+
+class Snapshot:
+    """A read: one pooled connection inside one transaction, so its statements see one state.
+
+    It offers what read services use of a Session (they select columns, never ORM
+    objects) without the ORM's unit of work: opening and closing a Session around each
+    request cost a fifth of a topic-scoped listing (553 -> 697 req/s at 100k).
+    """
+
+    def __init__(self, conn: Connection, info: dict[str, Any]) -> None:
+        self._conn = conn
+        # Per-read state, such as the VersionCache under CACHE.
+        self.info = info
+
+    def connection(self) -> Connection:
+        return self._conn
+
+    def get_bind(self) -> Engine:
+        return self._conn.engine
+
+    def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        return self._conn.execute(statement, parameters)
+
+    def scalar(self, statement: Executable, parameters: Any = None) -> Any:
+        return self._conn.scalar(statement, parameters)
+
+    def scalars(self, statement: Executable, parameters: Any = None) -> ScalarResult[Any]:
+        return self._conn.scalars(statement, parameters)
+
+
+# What services that only read are given: a Snapshot, or a write's Session.
+Reading = Snapshot | Session
 
 
 def bump_version(session: Session) -> None:

@@ -14,10 +14,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, func, select, union_all
-from sqlalchemy.orm import Session
 
 from app.cache import VersionCache
-from app.db import CACHE
+from app.db import CACHE, Reading
 from app.ingest.urls import format_id
 from app.models import (
     STUB,
@@ -110,7 +109,7 @@ def hidden_state(authorized: bool) -> int:
     return -1 if authorized else UNPUBLISHED
 
 
-def load_items(session: Session, ids: Sequence[int], authorized: bool) -> dict[int, bytes]:
+def load_items(session: Reading, ids: Sequence[int], authorized: bool) -> dict[int, bytes]:
     """List items for `ids` as JSON, from the read's cache or in five statements."""
     if not ids:
         return {}

@@ -8,12 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.articles import service
 from app.articles.filters import FACET_NAMES, InvalidParam, ListParams, parse_sort
-from app.db import Database
+from app.db import Database, Reading
 from app.http import (
     JSON,
     CheckedRoute,
@@ -173,7 +172,7 @@ async def run_listing(
     db: Database,
     listing: Listing,
     request: Request,
-    scope: Callable[[Session, ListParams], None] | None = None,
+    scope: Callable[[Reading, ListParams], None] | None = None,
 ) -> Response:
     """Shared by /v1/articles and the provider- and topic-scoped listings.
 
@@ -181,7 +180,7 @@ async def run_listing(
     snapshot, not a lookup transaction and then the listing's own.
     """
 
-    def work(*, session: Session) -> dict[str, Any]:
+    def work(*, session: Reading) -> dict[str, Any]:
         if scope is not None:
             scope(session, listing.params)
         return service.list_articles(
@@ -250,7 +249,7 @@ async def get_related(
     pk = article_pk(article_id)
     is_authorized = authorized(request)
 
-    def related(*, session: Session) -> dict[str, Any] | None:
+    def related(*, session: Reading) -> dict[str, Any] | None:
         if not service.visible_article(session, pk, is_authorized):
             return None
         return service.list_related(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.articles.filters import ListParams, Plan, Shape, plan, shared_statement
 from app.articles.items import hidden_state, iso, load_items
+from app.db import Reading
 from app.models import (
     UNPUBLISHED,
     Article,
@@ -30,7 +31,7 @@ FACET_SIZE = 20
 
 def list_articles(
     *,
-    session: Session,
+    session: Reading,
     params: ListParams,
     limit: int,
     cursor: str | None,
@@ -62,7 +63,7 @@ def list_articles(
     }
 
 
-def _page(session: Session, query: Plan, values: list[Any] | None, limit: int) -> list[Any]:
+def _page(session: Reading, query: Plan, values: list[Any] | None, limit: int) -> list[Any]:
     """Rows (id, sort values...) in order: non-null first key, then the null group."""
     conn = session.connection()
     cursor_shape = None if values is None else tuple(v is None for v in values)
@@ -136,14 +137,14 @@ def _build_page(
     return ahead, nulls
 
 
-def _count(session: Session, query: Plan) -> int:
+def _count(session: Reading, query: Plan) -> int:
     if query.empty:
         return 0
     count = select(func.count()).select_from(query.stmt.subquery())
     return int(session.connection().scalar(count, query.values) or 0)
 
 
-def _links(session: Session, params: ListParams, authorized: bool) -> Plan | None:
+def _links(session: Reading, params: ListParams, authorized: bool) -> Plan | None:
     """The matches as article_topics rows, which carry copies of the filter columns."""
     if params.q:
         return None
@@ -151,7 +152,7 @@ def _links(session: Session, params: ListParams, authorized: bool) -> Plan | Non
 
 
 def _facets(
-    session: Session, query: Plan, names: Sequence[str], params: ListParams, authorized: bool
+    session: Reading, query: Plan, names: Sequence[str], params: ListParams, authorized: bool
 ) -> dict[str, list[dict[str, Any]]]:
     result: dict[str, list[dict[str, Any]]] = {}
     links = _links(session, params, authorized) if "topic" in names else None
@@ -220,7 +221,7 @@ _DETAIL = Prebuilt(select(
 _target = Article.__table__.alias("target")
 
 
-def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[str, Any] | None:
+def get_article(*, session: Reading, article_id: int, authorized: bool) -> dict[str, Any] | None:
     """Detail of one article, or None when it does not exist for this caller."""
     conn = session.connection()
     found = _DETAIL.rows(conn, {"id": article_id})
@@ -241,14 +242,14 @@ def get_article(*, session: Session, article_id: int, authorized: bool) -> dict[
     }
 
 
-def visible_article(session: Session, article_id: int, authorized: bool) -> bool:
+def visible_article(session: Reading, article_id: int, authorized: bool) -> bool:
     state = session.scalar(select(Article.state).where(Article.id == article_id))
     return state is not None and (state != UNPUBLISHED or authorized)
 
 
 def list_related(
     *,
-    session: Session,
+    session: Reading,
     article_id: int,
     authorized: bool,
     limit: int,
@@ -311,7 +312,7 @@ _INCOMING_FIRST = Prebuilt(_INCOMING.order_by(*_NEWEST_FIRST).limit(bindparam("l
 
 
 def _related_links(
-    session: Session,
+    session: Reading,
     article_id: int,
     authorized: bool,
     *,
@@ -368,7 +369,7 @@ def _related_cursor(cursor: str | None, query_hash: str) -> tuple[str, int, list
     raise BadCursor("cursor is malformed")
 
 
-def get_source(*, session: Session, article_id: int, authorized: bool) -> bytes | None:
+def get_source(*, session: Reading, article_id: int, authorized: bool) -> bytes | None:
     """The exact bytes the article was last ingested from."""
     if not visible_article(session, article_id, authorized):
         return None

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
+from app.db import Reading
 from app.ingest.errors import DocumentError, FieldError
 from app.ingest.normalize import ArticleIn, normalize, slugify
 from app.ingest.parse import Limits, parse
@@ -87,7 +88,7 @@ _UNCHANGED = Prebuilt(
 )
 
 
-def find_unchanged(session: Session, digests: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+def find_unchanged(session: Reading, digests: Iterable[str]) -> dict[str, tuple[int, str | None]]:
     """Documents whose exact bytes are already stored: sha256 → (article id, webUrl)."""
     found: dict[str, tuple[int, str | None]] = {}
     conn = session.connection()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.db import Reading
 from app.ingest.load import Result
 from app.models import Upload, UploadResult
 
@@ -63,7 +64,7 @@ def finish(*, session: Session, report: Report) -> None:
     )
 
 
-def find(*, session: Session, upload_id: str) -> Report | None:
+def find(*, session: Reading, upload_id: str) -> Report | None:
     """A finished upload, or None when there is none with that id (yet)."""
     row = session.execute(
         select(Upload.status_code, *(getattr(Upload, name) for name in STATUSES)).where(
@@ -77,7 +78,7 @@ def find(*, session: Session, upload_id: str) -> Report | None:
 
 
 def results_after(
-    *, session: Session, upload_id: str, after: int, limit: int
+    *, session: Reading, upload_id: str, after: int, limit: int
 ) -> Sequence[Row[Any]]:
     """Up to `limit` results of an upload past position `after`, in report order."""
     return session.execute(
