@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app import catalog
@@ -11,12 +11,11 @@ from app.articles.router import (
     LISTING_PARAMETERS,
     Cursor,
     Limit,
-    Listing,
     listing,
     paged,
     run_listing,
 )
-from app.db import Database, Reading
+from app.db import Reading
 from app.http import JSON, CheckedRoute, Problem, database
 from app.pagination import BadCursor
 from app.schemas import PROBLEM, ArticlePage, Provider, ProviderPage, Topic, TopicPage
@@ -35,7 +34,6 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
     @router.get("", response_model=page, responses={400: PROBLEM, 422: PROBLEM})
     async def list_entries(
         request: Request,
-        db: Annotated[Database, Depends(database)],
         q: Annotated[
             str | None, Query(max_length=200, description="substring of name or key")
         ] = None,
@@ -44,7 +42,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         cursor: Cursor = None,
     ) -> Response:
         try:
-            result = await db.read_with(
+            result = await database(request).read_with(
                 catalog.list_entries, catalog=entry, q=q, sort=sort, limit=limit, cursor=cursor
             )
         except BadCursor as exc:
@@ -52,8 +50,10 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         return paged(result, request)
 
     @router.get("/{key}", response_model=item, responses={404: PROBLEM})
-    async def get_entry(key: str, db: Annotated[Database, Depends(database)]) -> Response:
-        found = await db.read_with(catalog.get_entry, catalog=entry, key=normalise(key))
+    async def get_entry(key: str, request: Request) -> Response:
+        found = await database(request).read_with(
+            catalog.get_entry, catalog=entry, key=normalise(key)
+        )
         if found is None:
             raise Problem(404, f"no {noun} {key!r}")
         return JSON(found)
@@ -64,12 +64,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
         responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM},
         openapi_extra={"parameters": LISTING_PARAMETERS},
     )
-    async def list_articles(
-        key: str,
-        request: Request,
-        listing: Annotated[Listing, Depends(listing)],
-        db: Annotated[Database, Depends(database)],
-    ) -> Response:
+    async def list_articles(key: str, request: Request) -> Response:
         def scope(session: Reading, params: ListParams) -> None:
             owner = catalog.entry_id(session=session, catalog=entry, key=normalise(key))
             if owner is None:
@@ -79,7 +74,7 @@ def _routes(prefix: str, noun: str, entry: catalog.Catalog, item: type, page: ty
             else:
                 params.scope_provider = owner
 
-        return await run_listing(db, listing, request, scope)
+        return await run_listing(database(request), await listing(request), request, scope)
 
     for route, summary in zip(router.routes, (
         f"List {noun}s with article counts",

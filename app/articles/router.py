@@ -210,21 +210,15 @@ def paged(page: dict[str, object], request: Request) -> Response:
     responses={422: PROBLEM, 400: PROBLEM},
     openapi_extra={"parameters": LISTING_PARAMETERS},
 )
-async def list_articles(
-    request: Request,
-    listing: Annotated[Listing, Depends(listing)],
-    db: Annotated[Database, Depends(database)],
-) -> Response:
+async def list_articles(request: Request) -> Response:
     """List articles with filters, sort, keyset pagination, counts and facets."""
-    return await run_listing(db, listing, request)
+    return await run_listing(database(request), await listing(request), request)
 
 
 @router.get("/{article_id}", response_model=ArticleDetail, responses={404: PROBLEM})
-async def get_article(
-    article_id: str, request: Request, db: Annotated[Database, Depends(database)]
-) -> Response:
+async def get_article(article_id: str, request: Request) -> Response:
     """One article with body, related stories, secured and extra fields."""
-    article = await db.read_with(
+    article = await database(request).read_with(
         service.get_article, article_id=article_pk(article_id), authorized=authorized(request)
     )
     if article is None:
@@ -238,7 +232,6 @@ async def get_article(
 async def get_related(
     article_id: str,
     request: Request,
-    db: Annotated[Database, Depends(database)],
     min_quality: Annotated[int | None, Query(alias="minQuality", ge=0, le=100)] = None,
     min_heat: Annotated[int | None, Query(alias="minHeat", ge=0, le=2**63 - 1)] = None,
     direction: Literal["both", "outgoing", "incoming"] = "both",
@@ -258,7 +251,7 @@ async def get_related(
         )  # fmt: skip
 
     try:
-        page = await db.read_with(related)
+        page = await database(request).read_with(related)
     except BadCursor as exc:
         raise Problem(400, str(exc), [{"param": "cursor", "message": str(exc)}]) from None
     if page is None:
@@ -274,11 +267,9 @@ async def get_related(
         404: PROBLEM,
     },
 )
-async def get_source(
-    article_id: str, request: Request, db: Annotated[Database, Depends(database)]
-) -> Response:
+async def get_source(article_id: str, request: Request) -> Response:
     """The document exactly as last ingested."""
-    content = await db.read_with(
+    content = await database(request).read_with(
         service.get_source, article_id=article_pk(article_id), authorized=authorized(request)
     )
     if content is None:
@@ -293,10 +284,10 @@ async def get_source(
     dependencies=[Depends(require_key)],
     responses={401: PROBLEM, 404: PROBLEM},
 )
-def delete_article(article_id: str, db: Annotated[Database, Depends(database)]) -> Response:
+def delete_article(article_id: str, request: Request) -> Response:
     """Remove an article (API key)."""
     pk = article_pk(article_id)
-    with db.write() as session:
+    with database(request).write() as session:
         found = service.delete_article(session=session, article_id=pk)
     if not found:
         raise Problem(404, f"no article with id {article_id!r}")

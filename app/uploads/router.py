@@ -8,7 +8,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from app.db import Database
 from app.http import CheckedRoute, Problem, database, require_key
 from app.ratelimit import limit_writes
 from app.schemas import PROBLEM, UploadReport
@@ -59,11 +58,11 @@ REPORT = {"model": UploadReport}
 )
 async def upload(
     request: Request,
-    db: Annotated[Database, Depends(database)],
     atomic: Annotated[bool, Query(description="store all documents or none")] = False,
 ) -> Response:
     """Ingest documents: multipart `files` parts (documents or archives), or one raw document."""
     settings = request.app.state.settings
+    db = database(request)
     mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if mime == "multipart/form-data":
         form = await request.form(max_files=10_000, max_fields=100)
@@ -94,8 +93,9 @@ async def upload(
 
 
 @router.get("/{upload_id}", response_model=UploadReport, responses={401: PROBLEM, 404: PROBLEM})
-async def get_upload(upload_id: str, db: Annotated[Database, Depends(database)]) -> Response:
+async def get_upload(upload_id: str, request: Request) -> Response:
     """The stored report of an earlier upload (API key)."""
+    db = database(request)
     report = await db.read_with(reports.find, upload_id=upload_id)
     if report is None:
         raise Problem(404, f"no upload with id {upload_id!r}")
