@@ -77,12 +77,16 @@ def _collect(folder: str, base: list[str], found: list[tuple[list[str], str]]) -
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            _collect(entry.path, [*base, entry.name], found)
-        elif entry.is_file() and (
-            entry.name.lower().endswith(DOCUMENT_SUFFIXES) or is_archive(entry.name)
-        ):
-            found.append(([*base, entry.name], entry.path))
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _collect(entry.path, [*base, entry.name], found)
+            elif (
+                entry.name.lower().endswith(DOCUMENT_SUFFIXES) or is_archive(entry.name)
+            ) and entry.is_file():
+                found.append(([*base, entry.name], entry.path))
+        except OSError:
+            # A link that loops or points where it cannot be followed, as os.walk would.
+            continue
 
 
 def read_all(

@@ -3,8 +3,7 @@
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,10 +45,12 @@ def upgrade(engine: Engine) -> None:
 
 
 def at_head(engine: Engine) -> bool:
-    """Whether the database's schema revision is HEAD (False for an empty database)."""
+    """Whether the database's schema revision is HEAD (False for an empty database).
+
+    Any other database error is raised: /readyz reports it as unreachable, not behind.
+    """
     with engine.connect() as connection:
-        try:
-            revisions = connection.execute(text("SELECT version_num FROM alembic_version"))
-            return {row[0] for row in revisions} == {HEAD}
-        except DBAPIError:
+        if not inspect(connection).has_table("alembic_version"):
             return False
+        revisions = connection.execute(text("SELECT version_num FROM alembic_version"))
+        return {row[0] for row in revisions} == {HEAD}

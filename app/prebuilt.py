@@ -26,8 +26,16 @@ MAX_EXPANDED = 128
 class Prebuilt:
     """One statement, compiled for SQLite on first use."""
 
-    def __init__(self, statement: Select[Any] | CompoundSelect) -> None:
+    def __init__(
+        self, statement: Select[Any] | CompoundSelect, *, max_plans: int = MAX_EXPANDED
+    ) -> None:
+        """`max_plans`: plans kept, one per combination of list lengths. A statement with
+        one list needs one per length; one with several client-sized lists (a listing's
+        topics, providers, tags) would need their product, so it keeps fewer: past the
+        bound, a new combination runs through SQLAlchemy (whose compiled cache is bounded)
+        and is not kept."""
         self.statement = statement
+        self.max_plans = max_plans
         self._compiled: SQLCompiler | None = None
         self._columns: list[Processor] = []
         self._plans: dict[tuple[tuple[str, int], ...], Plan] = {}
@@ -37,11 +45,17 @@ class Prebuilt:
         sizes = tuple(
             (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
         )
-        # A plan is kept per list length: lengths a client chooses (topic=...) are bounded
-        # here, so no request can make the cache grow without limit.
-        if conn.dialect.name != "sqlite" or any(size > MAX_EXPANDED for _, size in sizes):
-            return [tuple(row) for row in conn.execute(self.statement, params)]
-        plan = self._plans.get(sizes) or self._plan(conn, params, sizes)
+        # A plan is kept per combination of list lengths, for at most `max_plans` of them
+        # and lists of at most MAX_EXPANDED: no request can make the cache grow without limit.
+        plan = self._plans.get(sizes) if conn.dialect.name == "sqlite" else None
+        if plan is None:
+            if (
+                conn.dialect.name != "sqlite"
+                or any(size > MAX_EXPANDED for _, size in sizes)
+                or len(self._plans) >= self.max_plans
+            ):
+                return [tuple(row) for row in conn.execute(self.statement, params)]
+            plan = self._plan(conn, params, sizes)
         sql, sources, defaults = plan
         if defaults:
             params = {**defaults, **params}

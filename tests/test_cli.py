@@ -83,8 +83,10 @@ def test_walk_skips_what_is_not_a_regular_file(folder, tmp_path):
     outside.mkdir()
     (outside / "x.md").write_bytes(b"title: X\n")
     (folder / "loop").symlink_to(outside)
+    (folder / "loop.md").symlink_to(folder / "loop.md")  # following it fails (ELOOP)
     names = [name for name, _ in walk([folder])]
     assert "docs/pipe.md" not in names and "docs/gone.md" not in names
+    assert "docs/loop.md" not in names
     assert "docs/loop/x.md" not in names
     assert "docs/linked.md" in names
 

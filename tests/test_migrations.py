@@ -12,7 +12,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import JSON, Engine, column, func, inspect, select, table
+from sqlalchemy import JSON, Engine, column, create_engine, func, inspect, select, table
+from sqlalchemy.exc import DBAPIError
 
 from app.config import Settings
 from app.db import Database
@@ -41,6 +42,17 @@ def test_upgrade_brings_an_older_database_to_head(db: Database) -> None:
     assert at_head(db.engine)
     with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
+
+
+def test_at_head_raises_what_is_not_a_missing_schema(tmp_path) -> None:
+    """An empty database is behind; a broken one is an error (/readyz: unreachable)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'broken.db'}")
+    assert not at_head(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE alembic_version (something_else INTEGER)")
+    with pytest.raises(DBAPIError):
+        at_head(engine)
+    engine.dispose()
 
 
 def test_upgrade_at_head_does_not_load_alembic(db: Database) -> None:

@@ -67,3 +67,22 @@ def test_long_lists_keep_no_plan_of_their_own(db):
             assert prebuilt.rows(conn, {"ids": given}) == [("Story",)]
         planned = len(prebuilt._plans)
     assert planned == 0
+
+
+def test_plans_kept_per_statement_are_bounded(db):
+    """A statement with several client-sized lists keeps plans for a few combinations only."""
+    ingest(db, [(f"{n}.md", doc(f"Story {n}", f"https://news.example.com/{n}")) for n in range(4)],
+           Limits())  # fmt: skip
+    ids, titles = bindparam("ids", expanding=True), bindparam("titles", expanding=True)
+    statement = select(Article.title).where(Article.id.in_(ids), Article.title.in_(titles))
+    prebuilt = Prebuilt(statement.order_by(Article.title), max_plans=2)
+    with db.read() as session:
+        conn = session.connection()
+        every = list(conn.execute(select(Article.id, Article.title)))
+        for size in (1, 2, 3, 4):
+            params = {"ids": [i for i, _ in every[:size]], "titles": [t for _, t in every[:size]]}
+            expected = [tuple(row) for row in conn.execute(statement, params)]
+            assert len(expected) == size
+            assert sorted(prebuilt.rows(conn, params)) == sorted(expected)
+    if db.dialect == "sqlite":
+        assert len(prebuilt._plans) == 2

@@ -90,7 +90,13 @@ def _rows(conn: Connection, stmt: Prebuilt | Select[Any], binds: dict[str, Any])
     return list(conn.execute(stmt, binds))
 
 
-@lru_cache(maxsize=1024)
+# Plans kept per page statement: a listing's topic, provider and tag lists combine their
+# lengths, so their plans are bounded per statement and in number of statements (each
+# plan ~8 KB: at most 256 x 2 x 8 plans, 32 MB, under a client trying every combination).
+PAGE_PLANS = 8
+
+
+@lru_cache(maxsize=256)
 def _kept_page(
     shape: Shape, cursor_shape: tuple[bool, ...] | None
 ) -> tuple[Prebuilt | None, Prebuilt | None]:
@@ -98,8 +104,8 @@ def _kept_page(
     SQLite needs to answer them (a topic listing's page 350 µs to build, 15 µs to run)."""
     ahead, nulls = _build_page(*shared_statement(shape), cursor_shape)
     return (
-        None if ahead is None else Prebuilt(ahead),
-        None if nulls is None else Prebuilt(nulls),
+        None if ahead is None else Prebuilt(ahead, max_plans=PAGE_PLANS),
+        None if nulls is None else Prebuilt(nulls, max_plans=PAGE_PLANS),
     )
 
 
