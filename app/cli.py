@@ -15,7 +15,7 @@ from app.db import Database
 from app.ingest.load import Result
 from app.ingest.run import ingest
 from app.migrate import upgrade
-from app.uploads.archives import SMALL_READ, LimitExceeded, is_archive, label, too_large
+from app.uploads.archives import SMALL_READ, LimitExceeded, is_archive, label, sized
 from app.uploads.service import documents, limits_of
 
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".yaml", ".yml", ".json")
@@ -107,11 +107,8 @@ def read_all(
         except LimitExceeded as exc:
             yield name, None, str(exc)
             continue
-        if len(data) > limits.max_document_bytes:
-            entry = too_large(label(name), limits)
-            yield entry.source, entry.data, entry.problem
-        else:
-            yield label(name), data, None
+        entry = sized(label(name), data, limits)
+        yield entry.source, entry.data, entry.problem
 
 
 def read_file(path: str, limit: int) -> bytes:

@@ -121,8 +121,6 @@ class Shape:
     in_order: bool
     # How many states are allowed (0: nothing can match).
     states: int
-    # Walking one topic's article_topics rows: link.topic_id = p_topic.
-    single_topic: bool
     scope_members: bool
     # Ids in the topic filter's membership subquery: 0 none, 1 one, 2 several.
     topic_members: int
@@ -199,7 +197,7 @@ def plan(
         # filter columns other than the sort key out of its reach (unary +, a no-op on any
         # value) makes it walk the sort index in order and stop after `limit` rows.
         in_order=dialect == "sqlite" and not (params.q or params.url or params.tags),
-        states=min(len(allowed_states), 2), single_topic=via_topic and not links,
+        states=min(len(allowed_states), 2),
         scope_members=members and params.scope_topic is not None,
         topic_members=min(len(topic_ids), 2) if topic_filter else 0, filters=given,
         providers=bool(params.providers),
@@ -234,7 +232,7 @@ def _build(shape: Shape, terms: list[str] | None) -> tuple[Select[Any], list[Sor
     if shape.via_topic:
         link = ArticleTopic
         stmt = select(link.article_id.label("id"))
-        if shape.single_topic:
+        if not shape.links:  # walking one topic's rows: link.topic_id = p_topic
             stmt = stmt.where(link.topic_id == bound("topic", link.topic_id))
         cols: dict[str, Any] = {
             "published_at": link.published_at, "quality": link.quality, "heat": link.heat,

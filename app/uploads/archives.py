@@ -105,6 +105,13 @@ def label(name: str) -> str:
     return name.replace("\x00", "\ufffd")
 
 
+def sized(source: str, data: bytes, limits: ArchiveLimits) -> Entry:
+    """A document read up to one byte past the limit, or its rejection if it went past."""
+    return (
+        too_large(source, limits) if len(data) > limits.max_document_bytes else Entry(source, data)
+    )
+
+
 def too_large(source: str, limits: ArchiveLimits) -> Entry:
     return Entry(
         source,

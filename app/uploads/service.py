@@ -20,7 +20,7 @@ from app.uploads.archives import (
     is_archive,
     label,
     read_at_most,
-    too_large,
+    sized,
 )
 
 NOT_STORED = "not stored: another document of this atomic upload was rejected"
@@ -51,11 +51,7 @@ def documents(files: Iterable[tuple[str, IO[bytes]]], settings: Settings) -> Ite
         if is_archive(name):
             yield from entries(name, file, archive_limits)
             continue
-        data = read_at_most(file, archive_limits.max_document_bytes)
-        if len(data) > archive_limits.max_document_bytes:
-            yield too_large(name, archive_limits)
-        else:
-            yield Entry(name, data)
+        yield sized(name, read_at_most(file, archive_limits.max_document_bytes), archive_limits)
 
 
 def run_upload(
