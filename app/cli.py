@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.db import Database
+from app.ingest.bulk import deferred_sort_indexes
 from app.ingest.load import Result
 from app.ingest.run import ingest
 from app.migrate import upgrade
@@ -161,7 +162,8 @@ def run_ingest(
 
     executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        ingest(db, stream(), limits, executor=executor, commit_docs=commit_docs, on_batch=note)
+        with deferred_sort_indexes(db):
+            ingest(db, stream(), limits, executor=executor, commit_docs=commit_docs, on_batch=note)
     finally:
         if executor is not None:
             executor.shutdown()

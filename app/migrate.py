@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from app.ingest.bulk import create_missing_sort_indexes
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -33,15 +35,15 @@ def alembic_config() -> "Config":
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to head."""
-    if at_head(engine):
-        return
-    from alembic import command
+    """Bring the schema to head, sort indexes an interrupted bulk load dropped included."""
+    if not at_head(engine):
+        from alembic import command
 
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    create_missing_sort_indexes(engine)
 
 
 def at_head(engine: Engine) -> bool:

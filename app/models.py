@@ -91,6 +91,15 @@ def _sort_indexes(prefix: str, table: str, *lead: str) -> list[Index]:
     return indexes
 
 
+_ARTICLE_SORT = [
+    *_sort_indexes("articles", "articles"),
+    *_sort_indexes("articles_provider", "articles", "provider_id"),
+]
+_TOPIC_SORT = _sort_indexes("article_topics_topic", "article_topics", "topic_id")
+# Only listings read these, so a bulk load may build them once at its end (app/ingest/bulk.py).
+SORT_INDEXES = (*_ARTICLE_SORT, *_TOPIC_SORT)
+
+
 class Article(Base):
     __tablename__ = "articles"
     id: Mapped[int] = mapped_column(ArticleId, primary_key=True, autoincrement=False)
@@ -117,10 +126,7 @@ class Article(Base):
     source_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     ingested_at: Mapped[datetime] = mapped_column(DateTime)
 
-    __table_args__ = (
-        *_sort_indexes("articles", "articles"),
-        *_sort_indexes("articles_provider", "articles", "provider_id"),
-    )
+    __table_args__ = tuple(_ARTICLE_SORT)
 
 
 class ArticleTopic(Base):
@@ -137,7 +143,7 @@ class ArticleTopic(Base):
     quality: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = tuple(_sort_indexes("article_topics_topic", "article_topics", "topic_id"))
+    __table_args__ = tuple(_TOPIC_SORT)
 
 
 class ArticleTag(Base):

@@ -35,6 +35,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     from app.cli import CACHE_MIB, COMMIT_DOCS
     from app.config import Settings
     from app.db import Database
+    from app.ingest.bulk import deferred_sort_indexes
     from app.ingest.load import Result
     from app.ingest.run import ingest
     from app.migrate import upgrade
@@ -67,7 +68,8 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
 
     executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        ingest(db, stream(), limits, executor=executor, commit_docs=COMMIT_DOCS, on_batch=note)
+        with deferred_sort_indexes(db):
+            ingest(db, stream(), limits, executor=executor, commit_docs=COMMIT_DOCS, on_batch=note)
     finally:
         if executor is not None:
             executor.shutdown()

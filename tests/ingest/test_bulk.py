@@ -1,0 +1,109 @@
+"""A bulk load into an empty store builds the sort indexes at its end, and only there."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect
+
+from app.cli import main
+from app.ingest.bulk import deferred_sort_indexes
+from app.ingest.parse import Limits
+from app.ingest.run import ingest
+from app.migrate import upgrade
+from app.models import SORT_INDEXES
+from tests.conftest import SEEDS
+from tests.uploads.helpers import doc, total
+
+SORT_NAMES = {index.name for index in SORT_INDEXES}
+
+
+def indexes(db) -> dict[str, Any]:
+    """Every index on the tables holding sort indexes, by name, as the database reports it."""
+    with db.engine.connect() as conn:
+        inspector = inspect(conn)
+        return {
+            found["name"]: found
+            for table in ("articles", "article_topics")
+            for found in inspector.get_indexes(table)
+        }
+
+
+def test_sort_indexes_are_the_listing_indexes(db):
+    assert len(SORT_INDEXES) == 20
+    assert set(indexes(db)) >= SORT_NAMES
+    assert {"ix_articles_source_sha256", "ix_articles_category"}.isdisjoint(SORT_NAMES)
+
+
+def test_empty_store_loads_without_them_and_gets_them_back_as_migrated(db):
+    migrated = indexes(db)
+    with deferred_sort_indexes(db) as deferred:
+        assert deferred
+        during = indexes(db)
+        assert SORT_NAMES.isdisjoint(during)
+        # What ingestion itself looks up stays indexed.
+        assert "ix_articles_source_sha256" in during
+        ingest(db, [("a.md", doc("A", "https://news.example.com/a"))], Limits())
+    assert indexes(db) == migrated
+
+
+def test_store_with_articles_keeps_them(db):
+    ingest(db, [("a.md", doc("A", "https://news.example.com/a"))], Limits())
+    with deferred_sort_indexes(db) as deferred:
+        assert not deferred
+        assert set(indexes(db)) >= SORT_NAMES
+    assert set(indexes(db)) >= SORT_NAMES
+
+
+def test_a_failed_load_still_rebuilds_them(db):
+    migrated = indexes(db)
+    with pytest.raises(KeyboardInterrupt), deferred_sort_indexes(db):
+        raise KeyboardInterrupt
+    assert indexes(db) == migrated
+
+
+def test_upgrade_rebuilds_what_a_killed_load_left_missing(db):
+    migrated = indexes(db)
+    with db.engine.begin() as conn:
+        for index in SORT_INDEXES[::3]:
+            index.drop(conn)
+    assert indexes(db) != migrated
+    upgrade(db.engine)
+    assert indexes(db) == migrated
+
+
+@contextmanager
+def index_statements() -> Iterator[list[str]]:
+    """DROP/CREATE INDEX statements run by any engine of this process inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "INDEX" in statement and statement.lstrip().startswith(("DROP", "CREATE")):
+            seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def test_newsdesk_ingest_defers_them_into_an_empty_store_only(
+    db, client, database_url, monkeypatch, capsys
+):
+    monkeypatch.setenv("NEWSDESK_DATABASE_URL", database_url)
+    migrated = indexes(db)
+    with index_statements() as first:
+        assert main(["ingest", "--jobs", "1", str(SEEDS)]) == 0
+    assert sorted(first) == sorted(
+        [f"DROP INDEX {name}" for name in SORT_NAMES]
+        + [f"CREATE INDEX {name}" for name in SORT_NAMES]
+    )
+    assert indexes(db) == migrated
+    assert total(client) == 16
+
+    with index_statements() as second:
+        assert main(["ingest", "--jobs", "1", str(SEEDS)]) == 0
+    assert second == []
+    capsys.readouterr()
