@@ -48,12 +48,15 @@ def test_empty_store_loads_without_them_and_gets_them_back_as_migrated(db):
     assert indexes(db) == migrated
 
 
-def test_store_with_articles_keeps_them(db):
+def test_store_with_articles_keeps_them_and_its_data_version(db):
     ingest(db, [("a.md", doc("A", "https://news.example.com/a"))], Limits())
+    version = db.data_version()
     with deferred_sort_indexes(db) as deferred:
         assert not deferred
         assert set(indexes(db)) >= SORT_NAMES
     assert set(indexes(db)) >= SORT_NAMES
+    # Nothing was written, so no cached response was made stale.
+    assert db.data_version() == version
 
 
 def test_a_failed_load_still_rebuilds_them(db):
