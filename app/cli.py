@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from operator import attrgetter
 from pathlib import Path
 
 from app.config import Settings
@@ -62,29 +63,32 @@ def walk(paths: list[Path]) -> Iterator[tuple[str, str]]:
         if not path.is_dir():
             yield str(path), str(path)
             continue
-        found: list[tuple[list[str], str]] = []
-        _collect(str(path), [path.name], found)
-        found.sort()
-        for parts, file in found:
-            yield "/".join(parts), file
+        found: list[tuple[str, str]] = []
+        _collect(str(path), path.name, found)
+        yield from found
 
 
-def _collect(folder: str, base: list[str], found: list[tuple[list[str], str]]) -> None:
+_entry_name = attrgetter("name")
+
+
+def _collect(folder: str, name: str, found: list[tuple[str, str]]) -> None:
     # scandir and plain strings: the directory entry already tells a regular file (no stat
     # per file, as pathlib or os.path.isfile would make) when a re-ingest finds every
     # document unchanged. Links to folders are not followed, FIFOs and devices not read.
+    # Each folder's entries sorted by name, depth first: the order of sorting whole paths
+    # by their parts, at the cost of many small sorts instead of one of every path.
     try:
-        entries = list(os.scandir(folder))
+        entries = sorted(os.scandir(folder), key=_entry_name)
     except OSError:
         return
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                _collect(entry.path, [*base, entry.name], found)
+                _collect(entry.path, f"{name}/{entry.name}", found)
             elif (
                 entry.name.lower().endswith(DOCUMENT_SUFFIXES) or is_archive(entry.name)
             ) and entry.is_file():
-                found.append(([*base, entry.name], entry.path))
+                found.append((f"{name}/{entry.name}", entry.path))
         except OSError:
             # A link that loops or points where it cannot be followed, as os.walk would.
             continue
@@ -163,7 +167,11 @@ def run_ingest(
     executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
         with deferred_sort_indexes(db):
-            ingest(db, stream(), limits, executor=executor, commit_docs=commit_docs, on_batch=note)
+            # The summary counts results and never shows a webUrl.
+            ingest(
+                db, stream(), limits, executor=executor, commit_docs=commit_docs,
+                on_batch=note, web_urls=False,
+            )  # fmt: skip
     finally:
         if executor is not None:
             executor.shutdown()

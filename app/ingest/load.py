@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, text
+from sqlalchemy import Table, bindparam, delete, null, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
@@ -86,16 +86,28 @@ _UNCHANGED = Prebuilt(
         articles.c.source_sha256, articles.c.id, articles.c.web_url, articles.c.original_url
     ).where(articles.c.source_sha256.in_(bindparam("digests", expanding=True)))
 )
+# Answered from the hash index alone: the URLs above cost a read of every article's row.
+_UNCHANGED_IDS = Prebuilt(
+    select(articles.c.source_sha256, articles.c.id, null(), null()).where(
+        articles.c.source_sha256.in_(bindparam("digests", expanding=True))
+    )
+)
 
 
-def find_unchanged(session: Reading, digests: Iterable[str]) -> dict[str, tuple[int, str | None]]:
-    """Documents whose exact bytes are already stored: sha256 → (article id, webUrl)."""
+def find_unchanged(
+    session: Reading, digests: Iterable[str], *, web_urls: bool = True
+) -> dict[str, tuple[int, str | None]]:
+    """Documents whose exact bytes are already stored: sha256 → (article id, webUrl).
+
+    Without `web_urls` the webUrl is None, and the lookup never reads an article's row.
+    """
     found: dict[str, tuple[int, str | None]] = {}
     conn = session.connection()
+    lookup = _UNCHANGED if web_urls else _UNCHANGED_IDS
     # Prebuilt: an unchanged re-ingest is mostly these lookups, and SQLAlchemy's own
     # per-statement work was as long as SQLite's (20k documents: 0.29 -> 0.15 s).
     for chunk in _chunks(sorted(set(digests)), MAX_EXPANDED):
-        for digest, article_id, web_url, original_url in _UNCHANGED.rows(conn, {"digests": chunk}):
+        for digest, article_id, web_url, original_url in lookup.rows(conn, {"digests": chunk}):
             found[digest] = (article_id, web_url or original_url)
     return found
 

@@ -36,12 +36,15 @@ def ingest(
     batch_size: int = BATCH,
     commit_docs: int = 1,
     on_batch: Callable[[list[Result]], None] | None = None,
+    web_urls: bool = True,
 ) -> list[Result]:
     """Ingest documents in batches, committing once `commit_docs` documents are written.
 
     A bad document rolls back alone. The results are returned in order or, given
     `on_batch`, handed to it batch by batch once committed and not kept (a bulk run of
-    millions of documents holds one transaction's results at most).
+    millions of documents holds one transaction's results at most). Without `web_urls`,
+    results of documents found unchanged before parsing carry no webUrl, which spares
+    reading their articles (a third of an unchanged re-ingest).
     """
     if atomic:
         return _ingest_atomic(db, list(items), limits, executor)
@@ -51,7 +54,7 @@ def ingest(
         # Parsing of the next batch (in the executor's processes) overlaps the writing of
         # this one: the writer is the one process that cannot be parallel.
         for batch in batched(items, lambda item: len(item[1]), batch_size):
-            started = _start(db, batch, limits, executor)
+            started = _start(db, batch, limits, executor, web_urls=web_urls)
             if in_flight is not None:
                 _finish(writer, in_flight)
             in_flight = started
@@ -120,10 +123,12 @@ class _Batch:
         self.prepared: Iterator[Prepared] = iter(())
 
 
-def _start(db: Database, batch: list[Item], limits: Limits, executor: Executor | None) -> _Batch:
+def _start(
+    db: Database, batch: list[Item], limits: Limits, executor: Executor | None, *, web_urls: bool
+) -> _Batch:
     digests = [sha256(data) for _, data in batch]
     with db.read() as session:
-        known = find_unchanged(session, digests)
+        known = find_unchanged(session, digests, web_urls=web_urls)
     started = _Batch(batch, [None] * len(batch))
     first_index: dict[str, int] = {}
     for index, ((source, data), digest) in enumerate(zip(batch, digests, strict=True)):

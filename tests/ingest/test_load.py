@@ -1,12 +1,15 @@
 """Upserts, stubs and normalisation (§4.3–4.5) stored in a real database and read back over HTTP."""
 
+import sqlite3
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
 from app.models import Article
-from tests.conftest import AUTH
+from tests.conftest import AUTH, statements
 from tests.uploads.helpers import article, by_url, doc, stored, total, upload, upload_raw
 
 URL = "https://news.example.com/story"
@@ -372,3 +375,21 @@ def test_a_failure_rolls_back_only_the_uncommitted_batches(db):
     # had been read, then rolled back with it.
     assert reported == [2, 2]
     assert _stored_count(db) == 4
+
+
+def test_unchanged_without_web_urls_reads_only_the_hash_index(db):
+    items = [(f"{i}.md", doc(f"Story {i}", f"https://news.example.com/{i}")) for i in range(3)]
+    first = ingest(db, items, Limits())
+    with_urls = ingest(db, items, Limits())
+    with statements(db) as seen:
+        without = ingest(db, items, Limits(), web_urls=False)
+    assert [r.status for r in with_urls] == [r.status for r in without] == ["unchanged"] * 3
+    assert [r.id for r in without] == [r.id for r in first]
+    assert [r.webUrl for r in with_urls] == [f"https://news.example.com/{i}" for i in range(3)]
+    assert [r.webUrl for r in without] == [None] * 3
+    if db.dialect == "sqlite":
+        # SQLite's trace has the values in place, so the plan of the very statement run.
+        [lookup] = [sql for sql in seen if "source_sha256 IN" in sql]
+        with sqlite3.connect(make_url(db.engine.url).database) as conn:
+            plan = conn.execute(f"EXPLAIN QUERY PLAN {lookup}").fetchall()
+        assert "USING COVERING INDEX ix_articles_source_sha256" in str(plan)
