@@ -166,12 +166,15 @@ def run_ingest(
 
     executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        with deferred_sort_indexes(db):
+        with deferred_sort_indexes(db) as deferred:
             # The summary counts results and never shows a webUrl.
             ingest(
                 db, stream(), limits, executor=executor, commit_docs=commit_docs,
                 on_batch=note, web_urls=False,
             )  # fmt: skip
+            if deferred:
+                # A minute or more for millions of articles, with nothing else to show.
+                print("building the listing indexes ...", file=sys.stderr, flush=True)
     finally:
         if executor is not None:
             executor.shutdown()

@@ -97,6 +97,7 @@ _ARTICLE_SORT = [
 ]
 _TOPIC_SORT = _sort_indexes("article_topics_topic", "article_topics", "topic_id")
 # Only listings read these, so a bulk load may build them once at its end (app/ingest/bulk.py).
+# A migration that changes one must expect it missing: a load may be running, or killed.
 SORT_INDEXES = (*_ARTICLE_SORT, *_TOPIC_SORT)
 
 

@@ -43,7 +43,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-bulk"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     settings = Settings(database_url=f"sqlite:///{tmp}")
     db = Database(settings.database_url, cache_mib=CACHE_MIB)
@@ -82,7 +82,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     conn.close()
     analyze = time.perf_counter() - finish
     os.replace(tmp, out)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", "-bulk"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     rate = count / elapsed if elapsed else 0.0
     summary = ", ".join(f"{totals[s]} {s}" for s in ("created", "updated", "unchanged", "rejected"))

@@ -1,19 +1,24 @@
 """A bulk load into an empty store builds the sort indexes at its end, and only there."""
 
+import logging
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from app.cli import main
+from app.db import Database
 from app.ingest.bulk import deferred_sort_indexes
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
 from app.migrate import upgrade
 from app.models import SORT_INDEXES
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 from tests.uploads.helpers import doc, total
 
 SORT_NAMES = {index.name for index in SORT_INDEXES}
@@ -76,6 +81,66 @@ def test_upgrade_rebuilds_what_a_killed_load_left_missing(db):
     assert indexes(db) == migrated
 
 
+def test_a_running_load_keeps_other_commands_off_its_indexes(db, database_url):
+    other = Database(database_url)
+    try:
+        with deferred_sort_indexes(db) as deferred, db.write():
+            assert deferred
+            # What `newsdesk serve`, `migrate` or a second `ingest` run first, while the
+            # load holds its write transaction: neither waits, fails nor builds indexes.
+            upgrade(other.engine)
+            assert SORT_NAMES.isdisjoint(indexes(other))
+            with deferred_sort_indexes(other) as also:
+                assert not also
+        assert set(indexes(other)) >= SORT_NAMES
+    finally:
+        other.dispose()
+
+
+KILLED_LOAD = """
+import os, signal, sys
+from app.db import Database
+from app.ingest.bulk import deferred_sort_indexes
+with deferred_sort_indexes(Database(sys.argv[1])) as deferred:
+    assert deferred
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_next_command_rebuilds_what_a_killed_load_left(db, database_url):
+    migrated = indexes(db)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_LOAD, database_url], cwd=ROOT, capture_output=True
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert SORT_NAMES.isdisjoint(indexes(db))
+    # PostgreSQL releases the dead session's advisory lock once it sees the socket close.
+    deadline = time.monotonic() + 10
+    while indexes(db) != migrated and time.monotonic() < deadline:
+        upgrade(db.engine)
+        time.sleep(0.05)
+    assert indexes(db) == migrated
+
+
+def test_a_failed_rebuild_is_logged_and_the_command_goes_on(db, caplog):
+    migrated = indexes(db)
+    blocked = SORT_INDEXES[0]
+    with db.engine.begin() as conn:
+        blocked.drop(conn)
+        # A table of the same name makes CREATE INDEX fail, as a full disk would.
+        conn.execute(text(f"CREATE TABLE {blocked.name} (x INTEGER)"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="app.ingest.bulk"):
+            upgrade(db.engine)
+        assert "could not rebuild the listing indexes" in caplog.text
+        assert blocked.name not in indexes(db)
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {blocked.name}"))
+    upgrade(db.engine)
+    assert indexes(db) == migrated
+
+
 @contextmanager
 def index_statements() -> Iterator[list[str]]:
     """DROP/CREATE INDEX statements run by any engine of this process inside the block."""
@@ -105,8 +170,9 @@ def test_newsdesk_ingest_defers_them_into_an_empty_store_only(
     )
     assert indexes(db) == migrated
     assert total(client) == 16
+    assert "building the listing indexes" in capsys.readouterr().err
 
     with index_statements() as second:
         assert main(["ingest", "--jobs", "1", str(SEEDS)]) == 0
     assert second == []
-    capsys.readouterr()
+    assert "building the listing indexes" not in capsys.readouterr().err
