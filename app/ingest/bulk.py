@@ -26,6 +26,29 @@ from app.models import SORT_INDEXES, Article
 log = logging.getLogger(__name__)
 # Any fixed 64-bit number, the same in every process: the advisory lock's name.
 _PG_LOCK = 0x6E65_7773_6465_736B
+# Descriptors behind the bulk locks this process holds: the lock file, or the socket of
+# the session holding the advisory lock.
+_LOCK_FDS: set[int] = set()
+
+
+def _forget_inherited_locks() -> None:
+    """In a forked child (a parser process): let go of the parent's bulk lock.
+
+    A child shares its parent's open files, and with them the lock, so a parser process
+    outliving a killed load would keep its indexes from ever being rebuilt. Each
+    descriptor is pointed at /dev/null rather than closed, so that its number stays
+    taken: a database driver closing its copy at exit cannot hit an unrelated file.
+    """
+    if not _LOCK_FDS:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in _LOCK_FDS:
+        os.dup2(null, fd)
+    os.close(null)
+    _LOCK_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_locks)
 
 
 @contextmanager
@@ -118,9 +141,12 @@ def _bulk_lock(engine: Engine) -> Iterator[bool]:
         with engine.connect() as conn:
             held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK}))
             conn.commit()
+            socket = conn.connection.driver_connection.fileno()  # type: ignore[union-attr]
+            _LOCK_FDS.add(socket)
             try:
                 yield held
             finally:
+                _LOCK_FDS.discard(socket)
                 if held:
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK})
                     conn.commit()
@@ -130,6 +156,7 @@ def _bulk_lock(engine: Engine) -> Iterator[bool]:
         yield True
         return
     fd = os.open(f"{database}-bulk", os.O_RDWR | os.O_CREAT, 0o644)
+    _LOCK_FDS.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -138,4 +165,5 @@ def _bulk_lock(engine: Engine) -> Iterator[bool]:
             return
         yield True
     finally:
+        _LOCK_FDS.discard(fd)
         os.close(fd)

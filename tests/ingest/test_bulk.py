@@ -1,6 +1,8 @@
 """A bulk load into an empty store builds the sort indexes at its end, and only there."""
 
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -97,12 +99,22 @@ def test_a_running_load_keeps_other_commands_off_its_indexes(db, database_url):
         other.dispose()
 
 
+# A load killed mid-way, leaving behind a forked child (as a parser process would be)
+# that outlives it and prints its pid.
 KILLED_LOAD = """
-import os, signal, sys
+import os, signal, sys, time
 from app.db import Database
 from app.ingest.bulk import deferred_sort_indexes
 with deferred_sort_indexes(Database(sys.argv[1])) as deferred:
     assert deferred
+    child = os.fork()
+    if child == 0:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)  # so that the test sees the output end when the load dies
+        os.dup2(null, 2)
+        time.sleep(60)
+        os._exit(0)
+    print(child, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -113,13 +125,19 @@ def test_the_next_command_rebuilds_what_a_killed_load_left(db, database_url):
         [sys.executable, "-c", KILLED_LOAD, database_url], cwd=ROOT, capture_output=True
     )
     assert killed.returncode == -9, killed.stderr
-    assert SORT_NAMES.isdisjoint(indexes(db))
-    # PostgreSQL releases the dead session's advisory lock once it sees the socket close.
-    deadline = time.monotonic() + 10
-    while indexes(db) != migrated and time.monotonic() < deadline:
-        upgrade(db.engine)
-        time.sleep(0.05)
-    assert indexes(db) == migrated
+    orphan = int(killed.stdout)
+    try:
+        assert SORT_NAMES.isdisjoint(indexes(db))
+        # PostgreSQL releases the dead session's advisory lock once it sees the socket
+        # close; the orphan holds no copy of the lock (file or socket) to keep it alive.
+        deadline = time.monotonic() + 10
+        while indexes(db) != migrated and time.monotonic() < deadline:
+            upgrade(db.engine)
+            time.sleep(0.05)
+        assert indexes(db) == migrated
+        os.kill(orphan, 0)  # still alive all along
+    finally:
+        os.kill(orphan, signal.SIGKILL)
 
 
 def test_a_failed_rebuild_is_logged_and_the_command_goes_on(db, caplog):
