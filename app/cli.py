@@ -7,7 +7,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from operator import attrgetter
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from app.config import Settings
 from app.db import Database
 from app.ingest.bulk import deferred_sort_indexes
 from app.ingest.load import Result
-from app.ingest.run import ingest
+from app.ingest.run import ingest, parser_pool
 from app.migrate import upgrade
 from app.uploads.archives import SMALL_READ, LimitExceeded, is_archive, label, sized
 from app.uploads.service import documents, limits_of
@@ -164,7 +163,7 @@ def run_ingest(
             else:
                 yield source, data
 
-    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    executor = parser_pool(jobs) if jobs > 1 else None
     try:
         with deferred_sort_indexes(db) as deferred:
             # The summary counts results and never shows a webUrl.

@@ -21,7 +21,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +36,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     from app.db import Database
     from app.ingest.bulk import deferred_sort_indexes
     from app.ingest.load import Result
-    from app.ingest.run import ingest
+    from app.ingest.run import ingest, parser_pool
     from app.migrate import upgrade
     from app.uploads.service import limits_of
 
@@ -66,7 +65,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     def stream() -> Iterator[tuple[str, bytes]]:
         yield from generate(count, seed)
 
-    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    executor = parser_pool(jobs) if jobs > 1 else None
     try:
         with deferred_sort_indexes(db):
             ingest(db, stream(), limits, executor=executor, commit_docs=COMMIT_DOCS, on_batch=note)

@@ -26,29 +26,6 @@ from app.models import SORT_INDEXES, Article
 log = logging.getLogger(__name__)
 # Any fixed 64-bit number, the same in every process: the advisory lock's name.
 _PG_LOCK = 0x6E65_7773_6465_736B
-# Descriptors behind the bulk locks this process holds: the lock file, or the socket of
-# the session holding the advisory lock.
-_LOCK_FDS: set[int] = set()
-
-
-def _forget_inherited_locks() -> None:
-    """In a forked child (a parser process): let go of the parent's bulk lock.
-
-    A child shares its parent's open files, and with them the lock, so a parser process
-    outliving a killed load would keep its indexes from ever being rebuilt. Each
-    descriptor is pointed at /dev/null rather than closed, so that its number stays
-    taken: a database driver closing its copy at exit cannot hit an unrelated file.
-    """
-    if not _LOCK_FDS:
-        return
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in _LOCK_FDS:
-        os.dup2(null, fd)
-    os.close(null)
-    _LOCK_FDS.clear()
-
-
-os.register_at_fork(after_in_child=_forget_inherited_locks)
 
 
 @contextmanager
@@ -138,25 +115,40 @@ def _present(conn: Connection) -> list[Index]:
 def _bulk_lock(engine: Engine) -> Iterator[bool]:
     """Try to take the bulk lock; yield whether this process holds it."""
     if not is_sqlite(engine):
-        with engine.connect() as conn:
-            held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK}))
-            conn.commit()
-            socket = conn.connection.driver_connection.fileno()  # type: ignore[union-attr]
-            _LOCK_FDS.add(socket)
+        held = False
+        conn = engine.connect()
+        try:
             try:
-                yield held
-            finally:
-                _LOCK_FDS.discard(socket)
-                if held:
+                held = bool(
+                    conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK})
+                )
+                conn.commit()
+            except BaseException:
+                # A session lock outlives its transaction: never pool a session that
+                # may hold it.
+                conn.invalidate()
+                raise
+            yield held
+        finally:
+            if held:
+                try:
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK})
                     conn.commit()
+                except Exception:
+                    # The session is gone (and its lock with it), or will be: the
+                    # load's own outcome is what to report.
+                    log.exception("could not release the bulk lock; closing its session")
+                    conn.invalidate()
+            conn.close()
         return
     database = engine.url.database
     if not database or database == ":memory:":
         yield True
         return
+    # flock: per open file, released when its last descriptor closes (the parser
+    # processes do not inherit it: see `parser_pool`). Not for NFS, where Linux turns it
+    # into a per-process lock; SQLite's own locking does not work there either.
     fd = os.open(f"{database}-bulk", os.O_RDWR | os.O_CREAT, 0o644)
-    _LOCK_FDS.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,5 +157,4 @@ def _bulk_lock(engine: Engine) -> Iterator[bool]:
             return
         yield True
     finally:
-        _LOCK_FDS.discard(fd)
         os.close(fd)

@@ -1,7 +1,8 @@
 """The one ingestion pipeline behind the CLI, the upload endpoint and seed loading."""
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, TypeVar
@@ -20,6 +21,19 @@ BATCH = 500
 # A batch is held in memory whole: without a bound on its bytes, 500 highly compressible
 # archive members near the document limit would take half a gigabyte.
 BATCH_BYTES = 16 * 1024 * 1024
+
+
+def parser_pool(jobs: int) -> ProcessPoolExecutor:
+    """Processes that parse for the one writer, started by a fork server.
+
+    Forked from the writer they would inherit its database connections and its bulk lock
+    (app/ingest/bulk.py): a writer killed mid-load would leave them, blocked on their
+    queue, holding its open PostgreSQL transaction and its lock, and every later command
+    waiting on them. The fork server imports the parser once for all of them.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["app.ingest.load"])
+    return ProcessPoolExecutor(jobs, mp_context=context)
 
 
 class AtomicRollback(Exception):

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from app.ingest.parse import Limits
 from app.ingest.run import ingest
 from app.migrate import upgrade
 from app.models import SORT_INDEXES
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS
+from tests.reliability.corpus import document
 from tests.uploads.helpers import doc, total
 
 SORT_NAMES = {index.name for index in SORT_INDEXES}
@@ -99,45 +101,56 @@ def test_a_running_load_keeps_other_commands_off_its_indexes(db, database_url):
         other.dispose()
 
 
-# A load killed mid-way, leaving behind a forked child (as a parser process would be)
-# that outlives it and prints its pid.
-KILLED_LOAD = """
-import os, signal, sys, time
-from app.db import Database
-from app.ingest.bulk import deferred_sort_indexes
-with deferred_sort_indexes(Database(sys.argv[1])) as deferred:
-    assert deferred
-    child = os.fork()
-    if child == 0:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)  # so that the test sees the output end when the load dies
-        os.dup2(null, 2)
-        time.sleep(60)
-        os._exit(0)
-    print(child, flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
-"""
+def _kill_marked(marker: str) -> None:
+    """Kill every process started with `marker` in its environment (orphaned parsers)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, PermissionError):
+            continue
 
 
-def test_the_next_command_rebuilds_what_a_killed_load_left(db, database_url):
+def test_killing_a_parallel_load_mid_way_leaves_nothing_held(db, database_url, tmp_path):
+    """SIGKILL of a real `newsdesk ingest --jobs 2`, with a transaction open: the next
+    command rebuilds the indexes at once, not blocked by the parser processes left over."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(6000):
+        (folder / f"{n:05}.md").write_bytes(document(n))
     migrated = indexes(db)
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_LOAD, database_url], cwd=ROOT, capture_output=True
-    )
-    assert killed.returncode == -9, killed.stderr
-    orphan = int(killed.stdout)
+    marker = f"NEWSDESK_TEST_LOAD_{os.getpid()}_{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env |= {"NEWSDESK_DATABASE_URL": database_url, marker: "1"}
+    newsdesk = str(Path(sys.executable).parent / "newsdesk")
+    load = subprocess.Popen(
+        [newsdesk, "ingest", "--jobs", "2", "--commit-every", "500", str(folder)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
+        deadline = time.monotonic() + 60
+        while total_stored(db) < 1000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert 1000 <= total_stored(db) < 6000, "the load was not caught mid-way"
+        load.kill()
+        load.wait()
         assert SORT_NAMES.isdisjoint(indexes(db))
-        # PostgreSQL releases the dead session's advisory lock once it sees the socket
-        # close; the orphan holds no copy of the lock (file or socket) to keep it alive.
-        deadline = time.monotonic() + 10
-        while indexes(db) != migrated and time.monotonic() < deadline:
-            upgrade(db.engine)
-            time.sleep(0.05)
+        # As a program, so that a command blocked by a leftover process fails the test
+        # (a timeout) instead of hanging it.
+        env.pop(marker)
+        migrate = subprocess.run(
+            [newsdesk, "migrate"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert migrate.returncode == 0, migrate.stderr
         assert indexes(db) == migrated
-        os.kill(orphan, 0)  # still alive all along
     finally:
-        os.kill(orphan, signal.SIGKILL)
+        load.kill()
+        _kill_marked(marker)
+
+
+def total_stored(db) -> int:
+    with db.read() as snapshot:
+        return int(snapshot.scalar(text("SELECT count(*) FROM articles")) or 0)
 
 
 def test_a_failed_rebuild_is_logged_and_the_command_goes_on(db, caplog):
