@@ -211,6 +211,15 @@ def test_ingest_with_parser_processes(cli_env, capsys, client):
     assert total(client) == 16
 
 
+def test_parser_processes_ignore_modules_in_the_working_folder(cli_env, capsys, client):
+    # The fork server starting them runs with the current folder first on its path.
+    (cli_env / "yaml.py").write_text("raise ImportError('a stray yaml.py was imported')\n")
+    status = main(["ingest", "--jobs", "2", str(SEEDS)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert re.fullmatch(SUMMARY.format(17, 17, 0, 0, 0), out.strip().splitlines()[-1])
+
+
 def test_entry_point_as_a_program(tmp_path):
     database = tmp_path / "program.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}

@@ -119,10 +119,9 @@ def _bulk_lock(engine: Engine) -> Iterator[bool]:
         conn = engine.connect()
         try:
             try:
-                held = bool(
-                    conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK})
-                )
+                taken = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _PG_LOCK})
                 conn.commit()
+                held = bool(taken)
             except BaseException:
                 # A session lock outlives its transaction: never pool a session that
                 # may hold it.

@@ -1,6 +1,9 @@
 """The one ingestion pipeline behind the CLI, the upload endpoint and seed loading."""
 
 import multiprocessing
+import os
+import select
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager
@@ -29,11 +32,30 @@ def parser_pool(jobs: int) -> ProcessPoolExecutor:
     Forked from the writer they would inherit its database connections and its bulk lock
     (app/ingest/bulk.py): a writer killed mid-load would leave them, blocked on their
     queue, holding its open PostgreSQL transaction and its lock, and every later command
-    waiting on them. The fork server imports the parser once for all of them.
+    waiting on them. Nothing is preloaded into the fork server: it runs with the current
+    folder first on its path, and each parser imports with the writer's path instead.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["app.ingest.load"])
-    return ProcessPoolExecutor(jobs, mp_context=context)
+    context.set_forkserver_preload([])
+    return ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    )
+
+
+def _exit_with(writer: int) -> None:
+    """In a parser process: exit when the writer does, which a killed writer never says."""
+    if not hasattr(os, "pidfd_open"):  # Linux only; elsewhere the parsers may linger
+        return
+    try:
+        pidfd = os.pidfd_open(writer)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class AtomicRollback(Exception):

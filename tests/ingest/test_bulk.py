@@ -101,13 +101,23 @@ def test_a_running_load_keeps_other_commands_off_its_indexes(db, database_url):
         other.dispose()
 
 
-def _kill_marked(marker: str) -> None:
-    """Kill every process started with `marker` in its environment (orphaned parsers)."""
+def _marked(marker: str) -> list[int]:
+    """Processes started with `marker` in their environment: the load and its parsers."""
+    found = []
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, PermissionError):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _kill_marked(marker: str) -> None:
+    for pid in _marked(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
             continue
 
 
@@ -135,13 +145,22 @@ def test_killing_a_parallel_load_mid_way_leaves_nothing_held(db, database_url, t
         load.kill()
         load.wait()
         assert SORT_NAMES.isdisjoint(indexes(db))
+        # The parser processes (and their fork server) notice and exit.
+        deadline = time.monotonic() + 20
+        while _marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _marked(marker) == []
         # As a program, so that a command blocked by a leftover process fails the test
-        # (a timeout) instead of hanging it.
+        # (a timeout) instead of hanging it. PostgreSQL frees the killed session's lock
+        # once it sees the socket close, which may take a moment.
         env.pop(marker)
-        migrate = subprocess.run(
-            [newsdesk, "migrate"], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert migrate.returncode == 0, migrate.stderr
+        while True:
+            migrate = subprocess.run(
+                [newsdesk, "migrate"], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert migrate.returncode == 0, migrate.stderr
+            if indexes(db) == migrated or time.monotonic() > deadline:
+                break
         assert indexes(db) == migrated
     finally:
         load.kill()
