@@ -153,16 +153,14 @@ class Database:
         if lock is not None:
             lock.acquire()
         try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = True
-                try:
-                    with Session(bind=conn, expire_on_commit=False) as session:
-                        session.begin()
-                        yield session
-                        bump_version(session)
-                        session.commit()
-                finally:
-                    conn.info.pop("write", None)
+            with (
+                write_connection(self.engine) as conn,
+                Session(bind=conn, expire_on_commit=False) as session,
+            ):
+                session.begin()
+                yield session
+                bump_version(session)
+                session.commit()
         finally:
             if lock is not None:
                 lock.release()
@@ -186,6 +184,18 @@ class Database:
             self._watch.close()
             self._watch = None
         self.engine.dispose()
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transactions take SQLite's write lock at BEGIN (`_sqlite_begin`)."""
+    with engine.connect() as conn:
+        conn.info["write"] = True
+        try:
+            yield conn
+        finally:
+            # The flag lives on the pooled connection: reads must not inherit it.
+            conn.info.pop("write", None)
 
 
 class Snapshot:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, Index, inspect, select, text
 
-from app.db import Database, is_sqlite
+from app.db import Database, is_sqlite, write_connection
 from app.models import SORT_INDEXES, Article
 
 log = logging.getLogger(__name__)
@@ -90,15 +90,10 @@ def _create_missing(engine: Engine) -> None:
         present = {index.name for index in _present(conn)}
     for index in SORT_INDEXES:
         if index.name not in present:
-            # One index per transaction, taking SQLite's write lock at BEGIN (app/db.py):
-            # a writer waiting meanwhile waits for one index at most.
-            with engine.connect() as conn:
-                conn.info["write"] = True
-                try:
-                    with conn.begin():
-                        index.create(conn)
-                finally:
-                    conn.info.pop("write", None)
+            # One index per transaction, taking SQLite's write lock at BEGIN: a writer
+            # waiting meanwhile waits for one index at most.
+            with write_connection(engine) as conn, conn.begin():
+                index.create(conn)
 
 
 def _present(conn: Connection) -> list[Index]:
