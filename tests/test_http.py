@@ -500,3 +500,51 @@ def test_docs_have_a_restrictive_content_security_policy(client):
         assert not any(v.startswith(("http:", "https:", "*")) for v in values), values
         assert "'unsafe-eval'" not in values
     assert response.headers["x-frame-options"] == "DENY"
+
+
+# --- routes called without FastAPI's request handler -------------------------------------
+
+
+def test_plain_async_endpoints_are_called_directly():
+    from app.articles.router import router
+    from app.catalog_router import providers
+    from app.http import _direct_endpoint
+    from app.uploads.router import router as uploads
+
+    def direct(routes: list[Any]) -> set[str]:
+        return {route.path for route in routes if _direct_endpoint(route) is not None}
+
+    assert direct(router.routes) == {
+        "/v1/articles",
+        "/v1/articles/{article_id}",
+        "/v1/articles/{article_id}/source",
+    }, "related (query parameters) and delete (a dependency, sync) keep FastAPI's handler"
+    assert direct(providers.routes) == {
+        "/v1/providers/{key}",
+        "/v1/providers/{key}/articles",
+    }, "the provider list validates query parameters through FastAPI"
+    assert direct(uploads.routes) == set()
+
+
+def test_dependencies_added_when_including_a_router_still_run():
+    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+    from starlette.responses import Response
+
+    from app.http import CheckedRoute
+
+    def refuse() -> None:
+        raise HTTPException(403, "refused at inclusion")
+
+    router = APIRouter(route_class=CheckedRoute)
+
+    @router.get("/things/{key}")
+    async def thing(key: str, request: Request) -> Response:
+        return Response(key)
+
+    app = FastAPI()
+    app.include_router(router, prefix="/guarded", dependencies=[Depends(refuse)])
+    app.include_router(router, prefix="/open")
+    with TestClient(app) as client:
+        assert client.get("/guarded/things/a").status_code == 403
+        response = client.get("/open/things/a%20b")
+        assert (response.status_code, response.text) == (200, "a b")
