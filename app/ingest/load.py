@@ -192,12 +192,15 @@ def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Re
     _upsert(session, articles, [
         _article_row(a, provider_ids, now, sha=doc.sha256) for _, doc, a in writing
     ], ["id"])  # fmt: skip
+    # Only a stored article has rows to replace (foreign keys see to that for the link
+    # tables; search rows are written and deleted with their article).
+    replaced = [article_id for article_id in ids if article_id in existing]
     for table, column in _CHILDREN:
-        for chunk in _chunks(ids):
+        for chunk in _chunks(replaced):
             session.execute(delete(table).where(table.c[column].in_(chunk)))
     fts = session.bind.dialect.name == "sqlite" if session.bind else False
     if fts:
-        for chunk in _chunks(ids):
+        for chunk in _chunks(replaced):
             session.execute(
                 text("DELETE FROM article_fts WHERE rowid IN :ids").bindparams(
                     bindparam("ids", expanding=True)

@@ -151,6 +151,24 @@ def test_related_entry_creates_a_stub_that_a_full_document_upgrades(client):
     assert article(client, source["id"])["related"][0]["stub"] is False
 
 
+def test_upgrading_a_stub_replaces_its_images_and_search_text(client):
+    linked = "https://other.example.org/pictured"
+    related = [{"webUrl": linked, "title": "Zeppelin sighting",
+                "images": ["https://img.example.com/stub.jpg"]}]  # fmt: skip
+    _report(client, ("story.md", doc("Story", URL, related=related)))
+    stub = by_url(client, linked)
+    assert stub is not None and [i["url"] for i in stub["images"]] == [
+        "https://img.example.com/stub.jpg"
+    ]
+
+    [upgraded] = _report(client, ("pictured.md", doc("Harbour regatta", linked)))
+    assert upgraded["id"] == stub["id"]
+    assert article(client, stub["id"])["images"] == []
+    assert client.get("/v1/articles", params={"q": "zeppelin"}).json()["items"] == []
+    found = client.get("/v1/articles", params={"q": "regatta"}).json()["items"]
+    assert [item["id"] for item in found] == [stub["id"]]
+
+
 def test_related_entry_never_overwrites_a_full_article(client):
     target_url = "https://other.example.org/linked"
     [target] = _report(client, ("target.md", doc("Real title", target_url, quality=10, heat=3)))
