@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import Database
 from app.ingest.bulk import deferred_sort_indexes
 from app.ingest.load import Result
-from app.ingest.run import ingest, parser_pool
+from app.ingest.run import collecting_less, ingest, parser_pool
 from app.migrate import upgrade
 from app.uploads.archives import SMALL_READ, LimitExceeded, is_archive, label, sized
 from app.uploads.service import documents, limits_of
@@ -165,7 +165,7 @@ def run_ingest(
 
     executor = parser_pool(jobs) if jobs > 1 else None
     try:
-        with deferred_sort_indexes(db) as deferred:
+        with collecting_less(), deferred_sort_indexes(db) as deferred:
             # The summary counts results and never shows a webUrl.
             ingest(
                 db, stream(), limits, executor=executor, commit_docs=commit_docs,

@@ -36,7 +36,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
     from app.db import Database
     from app.ingest.bulk import deferred_sort_indexes
     from app.ingest.load import Result
-    from app.ingest.run import ingest, parser_pool
+    from app.ingest.run import collecting_less, ingest, parser_pool
     from app.migrate import upgrade
     from app.uploads.service import limits_of
 
@@ -67,7 +67,7 @@ def build(count: int, out: Path, *, jobs: int = 2, seed: int = 1, quiet: bool = 
 
     executor = parser_pool(jobs) if jobs > 1 else None
     try:
-        with deferred_sort_indexes(db):
+        with collecting_less(), deferred_sort_indexes(db):
             ingest(db, stream(), limits, executor=executor, commit_docs=COMMIT_DOCS, on_batch=note)
     finally:
         if executor is not None:
