@@ -157,7 +157,9 @@ class _Writer:
         self._transaction: AbstractContextManager[Session] | None = None
         self._session: Session | None = None
         self._uncommitted: list[list[Result]] = []
+        # Documents this load has stored, and how many of them are committed.
         self.stored = 0
+        self.committed = 0
 
     def session(self) -> Session:
         if self._session is None:
@@ -174,6 +176,7 @@ class _Writer:
         if self._transaction is not None:
             transaction, self._transaction, self._session = self._transaction, None, None
             transaction.__exit__(None, None, None)
+        self.committed = self.stored
         done, self._uncommitted = self._uncommitted, []
         for results in done:
             self.on_batch(results)
@@ -191,21 +194,22 @@ class _Writer:
 
 
 Pending = tuple[int, str, bytes, str]  # index in the batch, source, bytes, sha256
+Assumed = tuple[int, str, bytes, str, int]  # ... and the article found storing those bytes
 
 
 class _Batch:
     """A batch whose unchanged documents are known and whose parsing has been started."""
 
-    def __init__(self, batch: list[Item], limits: Limits, stored_before: int) -> None:
+    def __init__(self, batch: list[Item], limits: Limits, seen: int) -> None:
         self.batch = batch
         self.limits = limits
         self.results: list[Result | None] = [None] * len(batch)
         self.pending: list[Pending] = []
-        self.unchanged: list[Pending] = []
+        self.unchanged: list[Assumed] = []
         self.repeats: dict[int, int] = {}
         self.prepared: Iterator[Prepared] = iter(())
-        # The writer's count of stored documents when this batch was looked up.
-        self.stored_before = stored_before
+        # How many of the load's stored documents the lookup could see (the committed ones).
+        self.seen = seen
 
 
 def _start(
@@ -219,13 +223,13 @@ def _start(
     digests = [sha256(data) for _, data in batch]
     with writer.db.read() as session:
         known = find_unchanged(session, digests, web_urls=web_urls)
-    started = _Batch(batch, limits, writer.stored)
+    started = _Batch(batch, limits, writer.committed)
     first_index: dict[str, int] = {}
     for index, ((source, data), digest) in enumerate(zip(batch, digests, strict=True)):
         if digest in known:
             article_id, web_url = known[digest]
             started.results[index] = Result(source, "unchanged", format_id(article_id), web_url)
-            started.unchanged.append((index, source, data, digest))
+            started.unchanged.append((index, source, data, digest, article_id))
         elif digest in first_index:
             started.repeats[index] = first_index[digest]
         else:
@@ -238,30 +242,54 @@ def _start(
 def _finish(writer: _Writer, started: _Batch) -> None:
     results = started.results
     work = list(zip(started.pending, started.prepared, strict=True))
-    if started.unchanged and writer.stored != started.stored_before:
-        # Batches written since this one was looked up may have replaced a document it
-        # found stored (an older version of the same URL, later in the load): those few
-        # are parsed here and stored again.
-        still = find_unchanged(writer.session(), [item[3] for item in started.unchanged])
-        stale = [item for item in started.unchanged if item[3] not in still]
-        work += [(item, prepare(item[1], item[2], started.limits, item[3])) for item in stale]
-        work.sort(key=lambda pair: pair[0][0])
+    # Article id -> the last position in this batch of a document that stored it.
+    written: dict[int, int] = {}
     if work:
         session = writer.session()
         # Batches ahead of this one were written after it was looked up.
         known = find_unchanged(session, [p.sha256 for _, p in work])
         fresh = [(item, p) for item, p in work if p.sha256 not in known]
         stored = store(session, [p for _, p in fresh])
-        writer.stored += len(fresh)
-        for ((index, *_), _), result in zip(fresh, stored, strict=True):
+        for ((index, *_), p), result in zip(fresh, stored, strict=True):
             results[index] = result
+            if result.status != "rejected" and p.article is not None:
+                written[p.article.id] = index
+                writer.stored += 1
         for (index, source, _, digest), _ in work:
             if digest in known:
                 article_id, web_url = known[digest]
                 results[index] = Result(source, "unchanged", format_id(article_id), web_url)
+    if started.unchanged and writer.stored != started.seen:
+        _store_replaced(writer, started, written)
     for index, first in started.repeats.items():
         results[index] = _repeat_of(started.batch[index][0], results[first])
     writer.written([r for r in results if r is not None])
+
+
+def _store_replaced(writer: _Writer, started: _Batch, written: dict[int, int]) -> None:
+    """Store again the documents found unchanged whose article was replaced since.
+
+    The lookup saw committed articles only: a document stored after it (by an earlier
+    batch, or earlier in this one) may have replaced the version this batch holds again.
+    The last copy of each such document is parsed here and stored, unless a later document
+    of this batch stored its article; the copies before it stay `unchanged`.
+    """
+    session = writer.session()
+    digests = [item[3] for item in started.unchanged]
+    still = find_unchanged(session, digests, web_urls=False)
+    last: dict[str, Assumed] = {}
+    for item in started.unchanged:
+        if item[3] not in still:
+            last[item[3]] = item
+    redo = sorted(item for item in last.values() if item[0] > written.get(item[4], -1))
+    if not redo:
+        return
+    prepared = [
+        prepare(source, data, started.limits, digest) for _, source, data, digest, _ in redo
+    ]
+    for (index, *_), result in zip(redo, store(session, prepared), strict=True):
+        started.results[index] = result
+        writer.stored += result.status != "rejected"
 
 
 def _repeat_of(source: str, first: Result | None) -> Result:

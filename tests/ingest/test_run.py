@@ -8,11 +8,11 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from app.articles.service import get_article
+from app.db import Database
 from app.ingest.load import Result
 from app.ingest.parse import Limits
 from app.ingest.run import (
     AHEAD,
-    BATCH_BYTES,
     BULK_GC_THRESHOLD,
     PARSER_NICENESS,
     collecting_less,
@@ -21,6 +21,19 @@ from app.ingest.run import (
 )
 from app.ingest.urls import parse_id
 from tests.uploads.helpers import doc
+
+
+def title_of(db: Database, result: Result) -> str:
+    assert result.id is not None
+    with db.read() as session:
+        detail = get_article(session=session, article_id=parse_id(result.id), authorized=True)
+    assert detail is not None
+    return str(detail["title"])
+
+
+URL = "https://news.example.com/versions"
+V1, V2 = doc("Version 1", URL), doc("Version 2", URL)
+OTHER = doc("Another story", "https://news.example.com/other")
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +46,6 @@ def pool() -> Iterator[ProcessPoolExecutor]:
 def test_batches_parsed_ahead_are_written_in_order(db, pool):
     def story(i: int, title: str = "Story") -> tuple[str, bytes]:
         return f"{i}.md", doc(f"{title} {i}", f"https://news.example.com/{i}")
-
-    def title_of(result: Result) -> str:
-        with db.read() as session:
-            detail = get_article(session=session, article_id=parse_id(result.id), authorized=True)
-        assert detail is not None
-        return str(detail["title"])
 
     # Batches of 8 (the least the parsers are given) so that several are parsed ahead of
     # the one being written, with what links batches: the same bytes again, a newer
@@ -68,7 +75,7 @@ def test_batches_parsed_ahead_are_written_in_order(db, pool):
     # second was written, the first had stored the older version over it.
     assert (statuses[3], statuses[12]) == ("updated", "updated")
     assert statuses.count("unchanged") == len(items) - 3
-    assert title_of(again[12]) == "Revised 3"
+    assert title_of(db, again[12]) == "Revised 3"
 
 
 def test_parsers_yield_the_cpu_to_the_writer(pool):
@@ -87,6 +94,53 @@ def test_bulk_loads_collect_garbage_rarely(pool):
     assert gc.get_freeze_count() == 0
 
 
-def test_batches_ahead_are_bounded():
-    # Memory held by a load: the batch being written and those parsed ahead of it.
-    assert (AHEAD + 1) * BATCH_BYTES <= 64 * 1024 * 1024
+def test_batches_are_parsed_ahead_of_the_one_being_written(db, pool):
+    consumed: list[int] = []
+    at_first_report: list[int] = []
+
+    def items() -> Iterator[tuple[str, bytes]]:
+        for i in range(8 * (AHEAD + 3)):
+            consumed.append(i)
+            yield f"{i}.md", doc(f"Story {i}", f"https://news.example.com/{i}")
+
+    def report(_: list[Result]) -> None:
+        if not at_first_report:
+            at_first_report.append(len(consumed))
+
+    ingest(db, items(), Limits(), executor=pool, batch_size=8, commit_docs=1, on_batch=report)
+    assert at_first_report == [8 * (AHEAD + 1)]
+
+
+def test_a_version_stored_but_not_yet_committed_is_not_mistaken_for_the_stored_one(db):
+    # V1 is stored; the load stores V2 (not committed yet), then looks up a batch holding
+    # V1 again, a lookup that sees only the committed V1, and stores nothing in between.
+    ingest(db, [("v1.md", V1), ("other.md", OTHER)], Limits())
+    results = ingest(
+        db, [("v2.md", V2), ("other.md", OTHER), ("v1.md", V1)], Limits(), batch_size=1,
+        commit_docs=1000,
+    )  # fmt: skip
+    assert [r.status for r in results] == ["updated", "unchanged", "updated"]
+    assert title_of(db, results[2]) == "Version 1"
+
+
+def test_the_last_version_in_a_batch_wins_over_the_stored_one(db):
+    ingest(db, [("v1.md", V1)], Limits())
+    results = ingest(db, [("v2.md", V2), ("v1.md", V1)], Limits())
+    assert [r.status for r in results] == ["updated", "updated"]
+    assert title_of(db, results[1]) == "Version 1"
+    results = ingest(db, [("v1.md", V1), ("v2.md", V2)], Limits())
+    assert [r.status for r in results] == ["unchanged", "updated"]
+    assert title_of(db, results[1]) == "Version 2"
+
+
+def test_a_replaced_version_repeated_in_its_batch_is_stored_once(db):
+    ingest(db, [("v1.md", V1)], Limits())
+    results = ingest(
+        db,
+        [("v2.md", V2), ("other.md", OTHER), ("a.md", V1), ("b.md", V1)],
+        Limits(),
+        batch_size=2,
+        commit_docs=1000,
+    )
+    assert [r.status for r in results] == ["updated", "created", "unchanged", "updated"]
+    assert title_of(db, results[3]) == "Version 1"
