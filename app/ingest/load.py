@@ -193,12 +193,15 @@ def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Re
         _article_row(a, provider_ids, now, sha=doc.sha256) for _, doc, a in writing
     ], ["id"])  # fmt: skip
     # Only a stored article has rows to replace (foreign keys see to that for the link
-    # tables; search rows are written and deleted with their article).
-    replaced = [article_id for article_id in ids if article_id in existing]
+    # tables; search rows are written and deleted with their article). That is known only
+    # where writers are serialised: on PostgreSQL another transaction may commit an article
+    # after `existing` was read, and its rows must go too.
+    serialised = session.bind is not None and session.bind.dialect.name == "sqlite"
+    replaced = [i for i in ids if i in existing] if serialised else ids
     for table, column in _CHILDREN:
         for chunk in _chunks(replaced):
             session.execute(delete(table).where(table.c[column].in_(chunk)))
-    fts = session.bind.dialect.name == "sqlite" if session.bind else False
+    fts = serialised  # SQLite's FTS5 table; PostgreSQL searches an expression index
     if fts:
         for chunk in _chunks(replaced):
             session.execute(

@@ -1,13 +1,19 @@
 """Upserts, stubs and normalisation (§4.3–4.5) stored in a real database and read back over HTTP."""
 
 import sqlite3
+import threading
+import time
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from app.articles.service import get_article
+from app.ingest.load import prepare, store
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
+from app.ingest.urls import parse_id
 from app.models import Article
 from tests.conftest import AUTH, statements
 from tests.uploads.helpers import article, by_url, doc, stored, total, upload, upload_raw
@@ -411,3 +417,45 @@ def test_unchanged_without_web_urls_reads_only_the_hash_index(db):
         with sqlite3.connect(make_url(db.engine.url).database) as conn:
             plan = conn.execute(f"EXPLAIN QUERY PLAN {lookup}").fetchall()
         assert "USING COVERING INDEX ix_articles_source_sha256" in str(plan)
+
+
+def _wait_for_a_blocked_writer(db) -> None:
+    """On PostgreSQL, until another transaction waits on a lock; SQLite serialises writers
+    before they read, so there is nothing to wait for."""
+    if db.dialect != "postgresql":
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(500):
+        with db.engine.connect() as conn:
+            if conn.scalar(waiting):
+                return
+        time.sleep(0.02)
+    raise AssertionError("the second writer never waited on the first")
+
+
+def test_a_concurrent_writer_of_the_same_url_replaces_every_row_of_the_first(db):
+    first = prepare("a.md", doc("A", URL, tags=["one", "two"], topics=["Politics"]), Limits())
+    second = prepare("b.md", doc("B", URL), Limits())
+    outcome: dict[str, list[Any]] = {}
+
+    def write_second() -> None:
+        with db.write() as session:
+            outcome["second"] = store(session, [second])
+
+    with db.write() as session:
+        outcome["first"] = store(session, [first])
+        writer = threading.Thread(target=write_second)
+        writer.start()
+        # The second writer has read which articles exist (not this one, uncommitted) and
+        # waits for this transaction, on PostgreSQL.
+        _wait_for_a_blocked_writer(db)
+    writer.join(timeout=30)
+    assert [r.status for r in outcome["second"]] in (["created"], ["updated"])
+    with db.read() as session:
+        detail = get_article(session=session, article_id=parse_id(outcome["first"][0].id),
+                             authorized=True)  # fmt: skip
+    assert detail is not None
+    assert (detail["title"], detail["tags"], detail["topics"]) == ("B", [], [])
