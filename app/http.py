@@ -114,8 +114,9 @@ class CheckedRoute(APIRoute):
         return checked
 
 
-# FastAPI 0.116+ builds the handler of an included route under this context, which holds
-# the dependencies added at inclusion; older versions copy them into the route itself.
+# FastAPI (0.163 here) builds the handler of an included route under this context, which
+# holds the dependencies added at inclusion. Without it no endpoint is called directly:
+# the route's own dependant might lack them.
 _EFFECTIVE_ROUTE = getattr(fastapi.routing, "_effective_route_context_var", None)
 
 
@@ -125,12 +126,15 @@ def _direct_endpoint(route: APIRoute) -> Callable[[Request], Coroutine[Any, Any,
     Judged on the dependant FastAPI serves the route with: one included with router-level
     dependencies is not plain, even though its own declaration is.
     """
-    context = _EFFECTIVE_ROUTE.get() if _EFFECTIVE_ROUTE is not None else None
+    if _EFFECTIVE_ROUTE is None:
+        return None
+    context = _EFFECTIVE_ROUTE.get()
     own = context is not None and getattr(context, "original_route", None) is route
     dependant: Dependant = context.dependant if own else route.dependant  # type: ignore[union-attr]
     returns = inspect.signature(route.endpoint).return_annotation
     request_name = dependant.request_param_name
     endpoint = route.endpoint
+    names = [param.name for param in dependant.path_params]
     if (
         request_name is None
         or not inspect.iscoroutinefunction(endpoint)
@@ -145,16 +149,24 @@ def _direct_endpoint(route: APIRoute) -> Callable[[Request], Coroutine[Any, Any,
         or dependant.websocket_param_name
         or dependant.http_connection_param_name
         or dependant.security_scopes_param_name
-        or not all(param.field_info.annotation is str for param in dependant.path_params)
+        or not all(_plain_text(param) for param in dependant.path_params)
         or not (isinstance(returns, type) and issubclass(returns, Response))
     ):
         return None
 
     async def direct(request: Request) -> Response:
-        response: Response = await endpoint(**request.path_params, **{request_name: request})
+        # Only the endpoint's own: a prefix may hold path parameters it does not take.
+        values = {name: request.path_params[name] for name in names}
+        response: Response = await endpoint(**values, **{request_name: request})
         return response
 
     return direct
+
+
+def _plain_text(param: Any) -> bool:
+    """A `str` path parameter under its own name, with no constraint to validate."""
+    info = param.field_info
+    return info.annotation is str and not info.metadata and param.alias == param.name
 
 
 def reject_unknown_params(request: Request, allowed: set[str]) -> None:

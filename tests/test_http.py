@@ -3,7 +3,7 @@
 import gzip
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -526,8 +526,8 @@ def test_plain_async_endpoints_are_called_directly():
     assert direct(uploads.routes) == set()
 
 
-def test_dependencies_added_when_including_a_router_still_run():
-    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+def test_direct_calls_answer_as_fastapis_handler_would():
+    from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
     from starlette.responses import Response
 
     from app.http import CheckedRoute
@@ -541,10 +541,19 @@ def test_dependencies_added_when_including_a_router_still_run():
     async def thing(key: str, request: Request) -> Response:
         return Response(key)
 
+    @router.get("/short/{key}")
+    async def short(key: Annotated[str, Path(max_length=3)], request: Request) -> Response:
+        return Response(key)
+
     app = FastAPI()
     app.include_router(router, prefix="/guarded", dependencies=[Depends(refuse)])
     app.include_router(router, prefix="/open")
+    app.include_router(router, prefix="/tenants/{tenant}")
     with TestClient(app) as client:
         assert client.get("/guarded/things/a").status_code == 403
         response = client.get("/open/things/a%20b")
         assert (response.status_code, response.text) == (200, "a b")
+        response = client.get("/tenants/t1/things/a")
+        assert (response.status_code, response.text) == (200, "a")
+        assert client.get("/open/short/abc").status_code == 200
+        assert client.get("/open/short/abcd").status_code == 422
