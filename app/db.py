@@ -3,7 +3,7 @@
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from app.cache import VersionCache
 from app.models import DataVersion
 
 T = TypeVar("T")
+_VERSION_SQL = "SELECT version FROM data_version"
 # The key of a read session's `info` under which its VersionCache is found.
 CACHE = "version_cache"
 
@@ -116,6 +117,10 @@ class Database:
             self._watch = sqlite3.connect(
                 self.engine.url.database, check_same_thread=False, isolation_level=None
             )
+        # PostgreSQL: the version is read on a connection of its own, in autocommit. Through
+        # the pool a read took three round trips (the pre-ping, the query, the rollback
+        # on return): 357 µs here against one round trip on this connection.
+        self._version_conn: Any = None
 
     @property
     def dialect(self) -> str:
@@ -167,6 +172,8 @@ class Database:
 
     def data_version(self) -> int:
         """The current data version; on SQLite answered without reading a table if unchanged."""
+        if self.engine.dialect.name == "postgresql":
+            return self._postgresql_version()
         if self._watch is None:
             with self.engine.connect() as conn:
                 return int(conn.execute(select(DataVersion.version)).scalar_one())
@@ -179,10 +186,35 @@ class Database:
                 self._version, self._watch_marker = int(row[0]), marker
             return self._version
 
+    def _postgresql_version(self) -> int:
+        dbapi = self.engine.dialect.loaded_dbapi
+        with self._watch_lock:
+            # A connection found broken (a restarted server) is replaced once.
+            for attempt in range(2):
+                try:
+                    if self._version_conn is None:
+                        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+                        self._version_conn = dbapi.connect(*args, **kwargs, autocommit=True)
+                    return int(self._version_conn.execute(_VERSION_SQL).fetchone()[0])
+                except dbapi.Error as exc:
+                    self._close_version_conn()
+                    if attempt or not isinstance(exc, dbapi.OperationalError):
+                        # As SQLAlchemy's own errors, which callers handle.
+                        raise DBAPIError.instance(_VERSION_SQL, None, exc, dbapi.Error) from None
+            raise AssertionError("unreachable")
+
+    def _close_version_conn(self) -> None:
+        conn, self._version_conn = self._version_conn, None
+        if conn is not None:
+            with suppress(self.engine.dialect.loaded_dbapi.Error):
+                conn.close()
+
     def dispose(self) -> None:
         if self._watch is not None:
             self._watch.close()
             self._watch = None
+        with self._watch_lock:
+            self._close_version_conn()
         self.engine.dispose()
 
 

@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app.db import Database
@@ -20,6 +21,24 @@ def test_data_version_sees_commits_of_other_connections(database_url: str) -> No
         with reader.write():
             pass
         assert writer.data_version() == before + 2 == reader.data_version()
+    finally:
+        reader.dispose()
+        writer.dispose()
+
+
+def test_the_version_read_recovers_from_a_dropped_connection(database_url: str) -> None:
+    """PostgreSQL's version is read on a connection of its own: a server that drops it (a
+    restart, an idle timeout) costs a reconnection, not an error."""
+    reader, writer = Database(database_url), Database(database_url)
+    try:
+        before = reader.data_version()
+        if reader.dialect == "postgresql":
+            pid = reader._version_conn.info.backend_pid
+            with writer.engine.connect() as conn:
+                assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with writer.write():
+            pass
+        assert reader.data_version() == before + 1
     finally:
         reader.dispose()
         writer.dispose()
