@@ -18,7 +18,7 @@ from app.db import Database
 from app.ingest.errors import FieldError
 from app.ingest.load import Prepared, Result, find_unchanged, prepare, rejected, sha256, store
 from app.ingest.parse import Limits
-from app.ingest.urls import format_id
+from app.ingest.urls import format_id, parse_id
 
 Item = tuple[str, bytes]
 T = TypeVar("T")
@@ -242,37 +242,42 @@ def _start(
 def _finish(writer: _Writer, started: _Batch) -> None:
     results = started.results
     work = list(zip(started.pending, started.prepared, strict=True))
-    # Article id -> the last position in this batch of a document that stored it.
-    written: dict[int, int] = {}
     if work:
         session = writer.session()
         # Batches ahead of this one were written after it was looked up.
         known = find_unchanged(session, [p.sha256 for _, p in work])
         fresh = [(item, p) for item, p in work if p.sha256 not in known]
         stored = store(session, [p for _, p in fresh])
-        for ((index, *_), p), result in zip(fresh, stored, strict=True):
+        for ((index, *_), _), result in zip(fresh, stored, strict=True):
             results[index] = result
-            if result.status != "rejected" and p.article is not None:
-                written[p.article.id] = index
+            if result.status != "rejected":
                 writer.stored += 1
         for (index, source, _, digest), _ in work:
             if digest in known:
                 article_id, web_url = known[digest]
                 results[index] = Result(source, "unchanged", format_id(article_id), web_url)
-    if started.unchanged and writer.stored != started.seen:
-        _store_replaced(writer, started, written)
     for index, first in started.repeats.items():
         results[index] = _repeat_of(started.batch[index][0], results[first])
+    if started.unchanged and writer.stored != started.seen:
+        assumed = {item[0] for item in started.unchanged}
+        # Article id -> the last position in this batch of a document that it now holds.
+        holds: dict[int, int] = {}
+        for index, held in enumerate(results):
+            held_id = parse_id(held.id) if held is not None and held.id else None
+            if index not in assumed and held_id is not None:
+                holds[held_id] = index
+        _store_replaced(writer, started, holds)
     writer.written([r for r in results if r is not None])
 
 
-def _store_replaced(writer: _Writer, started: _Batch, written: dict[int, int]) -> None:
+def _store_replaced(writer: _Writer, started: _Batch, holds: dict[int, int]) -> None:
     """Store again the documents found unchanged whose article was replaced since.
 
     The lookup saw committed articles only: a document stored after it (by an earlier
     batch, or earlier in this one) may have replaced the version this batch holds again.
     The last copy of each such document is parsed here and stored, unless a later document
-    of this batch stored its article; the copies before it stay `unchanged`.
+    of this batch holds its article (stored, found stored, or a repeat of either); the
+    copies before it stay `unchanged`.
     """
     session = writer.session()
     digests = [item[3] for item in started.unchanged]
@@ -281,7 +286,7 @@ def _store_replaced(writer: _Writer, started: _Batch, written: dict[int, int]) -
     for item in started.unchanged:
         if item[3] not in still:
             last[item[3]] = item
-    redo = sorted(item for item in last.values() if item[0] > written.get(item[4], -1))
+    redo = sorted(item for item in last.values() if item[0] > holds.get(item[4], -1))
     if not redo:
         return
     prepared = [

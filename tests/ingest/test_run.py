@@ -133,6 +133,22 @@ def test_the_last_version_in_a_batch_wins_over_the_stored_one(db):
     assert title_of(db, results[1]) == "Version 2"
 
 
+def test_a_later_copy_or_unchanged_version_keeps_its_place(db):
+    ingest(db, [("v1.md", V1)], Limits())
+    # One batch: V2 stored, V1 found stored at the lookup, V2 again (a repeat).
+    results = ingest(db, [("a.md", V2), ("b.md", V1), ("c.md", V2)], Limits())
+    assert [r.status for r in results] == ["updated", "unchanged", "unchanged"]
+    assert title_of(db, results[2]) == "Version 2"
+    # Across batches: the second looks up V2 as stored, then the first stores V1 (not
+    # committed), which the writer then finds stored for the second's own V1.
+    results = ingest(
+        db, [("a.md", V1), ("other.md", OTHER), ("b.md", V2), ("c.md", V1)], Limits(),
+        batch_size=2, commit_docs=1000,
+    )  # fmt: skip
+    assert [r.status for r in results] == ["updated", "created", "unchanged", "unchanged"]
+    assert title_of(db, results[3]) == "Version 1"
+
+
 def test_a_replaced_version_repeated_in_its_batch_is_stored_once(db):
     ingest(db, [("v1.md", V1)], Limits())
     results = ingest(
