@@ -19,7 +19,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +28,8 @@ from app.models import DataVersion
 
 T = TypeVar("T")
 _VERSION_SQL = "SELECT version FROM data_version"
+# Idle connections kept for version reads per process (reads run in the thread pool).
+VERSION_CONNECTIONS = 4
 # The key of a read session's `info` under which its VersionCache is found.
 CACHE = "version_cache"
 
@@ -117,10 +119,10 @@ class Database:
             self._watch = sqlite3.connect(
                 self.engine.url.database, check_same_thread=False, isolation_level=None
             )
-        # PostgreSQL: the version is read on a connection of its own, in autocommit. Through
+        # PostgreSQL: the version is read on connections of its own, in autocommit. Through
         # the pool a read took three round trips (the pre-ping, the query, the rollback
-        # on return): 357 µs here against one round trip on this connection.
-        self._version_conn: Any = None
+        # on return): 357 µs here against one round trip on these.
+        self._version_conns: list[Any] = []
 
     @property
     def dialect(self) -> str:
@@ -182,39 +184,56 @@ class Database:
             # committed since this connection last asked: then, and only then, re-read.
             marker = self._watch.execute("PRAGMA data_version").fetchone()[0]
             if marker != self._watch_marker or self._version is None:
-                row = self._watch.execute("SELECT version FROM data_version").fetchone()
+                row = self._watch.execute(_VERSION_SQL).fetchone()
+                if row is None:
+                    raise NoResultFound("the data_version table has no row")
                 self._version, self._watch_marker = int(row[0]), marker
             return self._version
 
     def _postgresql_version(self) -> int:
         dbapi = self.engine.dialect.loaded_dbapi
         with self._watch_lock:
-            # A connection found broken (a restarted server) is replaced once.
-            for attempt in range(2):
-                try:
-                    if self._version_conn is None:
-                        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
-                        self._version_conn = dbapi.connect(*args, **kwargs, autocommit=True)
-                    return int(self._version_conn.execute(_VERSION_SQL).fetchone()[0])
-                except dbapi.Error as exc:
-                    self._close_version_conn()
-                    if attempt or not isinstance(exc, dbapi.OperationalError):
-                        # As SQLAlchemy's own errors, which callers handle.
-                        raise DBAPIError.instance(_VERSION_SQL, None, exc, dbapi.Error) from None
-            raise AssertionError("unreachable")
-
-    def _close_version_conn(self) -> None:
-        conn, self._version_conn = self._version_conn, None
-        if conn is not None:
-            with suppress(self.engine.dialect.loaded_dbapi.Error):
+            kept = self._version_conns.pop() if self._version_conns else None
+        # A kept connection the server dropped (a restart) is replaced once; a new one that
+        # fails is an error at once. Connecting happens outside the lock, so an unreachable
+        # server makes each request wait its own timeout, not the sum of everyone's.
+        for conn in ([kept] if kept is not None else []) + [None]:
+            reused = conn is not None
+            try:
+                conn = conn or self._autocommit_connection()
+                row = conn.execute(_VERSION_SQL).fetchone()
+            except dbapi.Error as exc:
+                if conn is not None:
+                    with suppress(dbapi.Error):
+                        conn.close()
+                if reused and isinstance(exc, dbapi.OperationalError):
+                    continue
+                # As SQLAlchemy's own errors, which callers handle.
+                raise DBAPIError.instance(_VERSION_SQL, None, exc, dbapi.Error) from None
+            with self._watch_lock:
+                if len(self._version_conns) < VERSION_CONNECTIONS:
+                    self._version_conns.append(conn)
+                    conn = None
+            if conn is not None:
                 conn.close()
+            if row is None:
+                raise NoResultFound("the data_version table has no row")
+            return int(row[0])
+        raise AssertionError("unreachable")
+
+    def _autocommit_connection(self) -> Any:
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        return self.engine.dialect.loaded_dbapi.connect(*args, **kwargs, autocommit=True)
 
     def dispose(self) -> None:
         if self._watch is not None:
             self._watch.close()
             self._watch = None
         with self._watch_lock:
-            self._close_version_conn()
+            kept, self._version_conns = self._version_conns, []
+        for conn in kept:
+            with suppress(self.engine.dialect.loaded_dbapi.Error):
+                conn.close()
         self.engine.dispose()
 
 

@@ -4,10 +4,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from app.config import Settings
 from app.db import Database
+from app.ingest.parse import Limits
+from app.ingest.run import ingest
+from app.main import create_app
 
 
 def test_data_version_sees_commits_of_other_connections(database_url: str) -> None:
@@ -33,7 +38,7 @@ def test_the_version_read_recovers_from_a_dropped_connection(database_url: str) 
     try:
         before = reader.data_version()
         if reader.dialect == "postgresql":
-            pid = reader._version_conn.info.backend_pid
+            pid = reader._version_conns[0].info.backend_pid
             with writer.engine.connect() as conn:
                 assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with writer.write():
@@ -60,4 +65,29 @@ def test_a_refused_begin_is_sqlalchemys_operational_error(tmp_path: Path) -> Non
             conn.begin()
     finally:
         holder.close()
+        db.dispose()
+
+
+def test_a_store_without_a_data_version_row_is_served_uncached(database_url: str) -> None:
+    """The row is the migrations' own; should it go missing, reads work, uncached."""
+    db = Database(database_url, item_cache_bytes=1024 * 1024)  # as the server builds it
+    with db.engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM data_version")).mappings().one()
+        conn.execute(text("DELETE FROM data_version"))
+    try:
+        settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+        with TestClient(create_app(settings, db)) as client:
+            ingest(db, [("a.md", b"---\ntitle: A\nwebUrl: https://news.example.com/a\n---\n")],
+                   Limits())  # fmt: skip
+            response = client.get("/v1/articles")
+            assert response.status_code == 200, response.text
+            assert [item["title"] for item in response.json()["items"]] == ["A"]
+            assert "etag" not in response.headers
+    finally:
+        # PostgreSQL test databases are emptied and handed out again, this table excepted.
+        with db.engine.begin() as conn:
+            columns = ", ".join(row)
+            conn.execute(
+                text(f"INSERT INTO data_version ({columns}) VALUES (:{', :'.join(row)})"), dict(row)
+            )
         db.dispose()

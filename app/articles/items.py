@@ -116,10 +116,11 @@ def load_items(session: Reading, ids: Sequence[int], authorized: bool) -> dict[i
     conn = session.connection()
     hidden = hidden_state(authorized)
     cache: VersionCache | None = session.info.get(CACHE)
-    if cache is None:
-        return {i: orjson.dumps(item) for i, item in _query(conn, ids, hidden).items()}
     # The version of this read's own snapshot: what the cached items were made from.
-    version = VERSION.rows(conn, {})[0][0]
+    versions = VERSION.rows(conn, {}) if cache is not None else []
+    if cache is None or not versions:
+        return {i: orjson.dumps(item) for i, item in _query(conn, ids, hidden).items()}
+    version = versions[0][0]
     keys = {i: (hidden, i) for i in ids}
     cached = cache.get_many(version, keys.values())
     found = {i: cached[key] for i, key in keys.items() if key in cached}
