@@ -185,41 +185,41 @@ class Database:
             marker = self._watch.execute("PRAGMA data_version").fetchone()[0]
             if marker != self._watch_marker or self._version is None:
                 row = self._watch.execute(_VERSION_SQL).fetchone()
-                if row is None:
-                    raise NoResultFound("the data_version table has no row")
-                self._version, self._watch_marker = int(row[0]), marker
+                self._version, self._watch_marker = _version_of(row), marker
             return self._version
 
     def _postgresql_version(self) -> int:
         dbapi = self.engine.dialect.loaded_dbapi
         with self._watch_lock:
             kept = self._version_conns.pop() if self._version_conns else None
-        # A kept connection the server dropped (a restart) is replaced once; a new one that
-        # fails is an error at once. Connecting happens outside the lock, so an unreachable
-        # server makes each request wait its own timeout, not the sum of everyone's.
-        for conn in ([kept] if kept is not None else []) + [None]:
-            reused = conn is not None
-            try:
-                conn = conn or self._autocommit_connection()
-                row = conn.execute(_VERSION_SQL).fetchone()
-            except dbapi.Error as exc:
-                if conn is not None:
-                    with suppress(dbapi.Error):
-                        conn.close()
-                if reused and isinstance(exc, dbapi.OperationalError):
-                    continue
-                # As SQLAlchemy's own errors, which callers handle.
-                raise DBAPIError.instance(_VERSION_SQL, None, exc, dbapi.Error) from None
-            with self._watch_lock:
-                if len(self._version_conns) < VERSION_CONNECTIONS:
-                    self._version_conns.append(conn)
-                    conn = None
-            if conn is not None:
+        # Connecting happens outside the lock, so an unreachable server makes each request
+        # wait its own timeout, not the sum of everyone's.
+        try:
+            if kept is not None:
+                try:
+                    return self._read_version(kept)
+                except dbapi.OperationalError:
+                    pass  # dropped by the server (a restart): once more, on a new one
+            return self._read_version(self._autocommit_connection())
+        except dbapi.Error as exc:
+            # As SQLAlchemy's own errors, which callers handle.
+            raise DBAPIError.instance(_VERSION_SQL, None, exc, dbapi.Error) from None
+
+    def _read_version(self, conn: Any) -> int:
+        """The version read on `conn`, which is kept for the next read or closed."""
+        try:
+            row = conn.execute(_VERSION_SQL).fetchone()
+        except BaseException:
+            with suppress(self.engine.dialect.loaded_dbapi.Error):
                 conn.close()
-            if row is None:
-                raise NoResultFound("the data_version table has no row")
-            return int(row[0])
-        raise AssertionError("unreachable")
+            raise
+        with self._watch_lock:
+            keep = len(self._version_conns) < VERSION_CONNECTIONS
+            if keep:
+                self._version_conns.append(conn)
+        if not keep:
+            conn.close()
+        return _version_of(row)
 
     def _autocommit_connection(self) -> Any:
         args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
@@ -235,6 +235,12 @@ class Database:
             with suppress(self.engine.dialect.loaded_dbapi.Error):
                 conn.close()
         self.engine.dispose()
+
+
+def _version_of(row: Any) -> int:
+    if row is None:
+        raise NoResultFound("the data_version table has no row")
+    return int(row[0])
 
 
 @contextmanager
