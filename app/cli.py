@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "migrate":
-        upgrade(Database(settings.database_url).engine)
+        database = Database(settings.database_url)
+        try:
+            upgrade(database.engine)
+        finally:
+            database.dispose()
         print("database schema is at head")
         return 0
     if args.command == "ingest":

@@ -101,6 +101,18 @@ def test_migrate(cli_env, capsys, database_url):
         db.dispose()
 
 
+def test_migrate_closes_its_connections(cli_env):
+    """A connection still open at exit is a ResourceWarning (psycopg's) on stderr."""
+    completed = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-m", "app.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "ResourceWarning" not in completed.stderr
+
+
 def test_migrate_creates_the_schema(cli_env, capsys, monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     monkeypatch.setenv("NEWSDESK_DATABASE_URL", url)
