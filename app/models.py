@@ -96,6 +96,9 @@ _ARTICLE_SORT = [
     *_sort_indexes("articles_provider", "articles", "provider_id"),
 ]
 _TOPIC_SORT = _sort_indexes("article_topics_topic", "article_topics", "topic_id")
+# SQLite stores an article's child rows in primary-key order, next to each other: reading
+# them by article id is one walk of one B-tree instead of an index and then the table.
+CLUSTERED = {"sqlite_with_rowid": False}
 # Only listings read these, so a bulk load may build them once at its end (app/ingest/bulk.py).
 # A migration that changes one must expect it missing: a load may be running, or killed.
 SORT_INDEXES = (*_ARTICLE_SORT, *_TOPIC_SORT)
@@ -144,7 +147,7 @@ class ArticleTopic(Base):
     quality: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = tuple(_TOPIC_SORT)
+    __table_args__ = (*_TOPIC_SORT, CLUSTERED)
 
 
 class ArticleTag(Base):
@@ -154,6 +157,8 @@ class ArticleTag(Base):
     )
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     tag: Mapped[str] = mapped_column(SortText, index=True)
+
+    __table_args__ = (CLUSTERED,)
 
 
 class ArticleImage(Base):
@@ -169,6 +174,8 @@ class ArticleImage(Base):
     title: Mapped[str | None] = mapped_column(Text)
     attribution: Mapped[str | None] = mapped_column(Text)
 
+    __table_args__ = (CLUSTERED,)
+
 
 class ArticleRelated(Base):
     """An outgoing related link, in the order the source document lists it."""
@@ -181,7 +188,7 @@ class ArticleRelated(Base):
     target_id: Mapped[int] = mapped_column(
         ArticleId, ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
-    __table_args__ = (UniqueConstraint("source_id", "target_id"),)
+    __table_args__ = (UniqueConstraint("source_id", "target_id"), CLUSTERED)
 
 
 class ArticleSource(Base):

@@ -169,3 +169,64 @@ def test_0002_moves_reports_into_rows_and_back(
     finally:
         migrate(db.engine, command.upgrade, "head")
     assert at_head(db.engine)
+
+
+def sqlite_tables(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        return dict(rows.tuples().all())
+
+
+def test_child_tables_are_clustered_as_the_models_say(tmp_path) -> None:
+    """Autogenerate does not compare WITHOUT ROWID (SQLite's alone): the stored SQL must."""
+    database = Database(f"sqlite:///{tmp_path / 'clustered.db'}")
+    upgrade(database.engine)
+    stored = sqlite_tables(database.engine)
+    database.dispose()
+    clustered = {
+        name
+        for name, table in Base.metadata.tables.items()
+        if table.dialect_options["sqlite"]["with_rowid"] is False
+    }
+    assert clustered == {"article_topics", "article_tags", "article_images", "article_related"}
+    for name in Base.metadata.tables:
+        assert stored[name].endswith("WITHOUT ROWID") == (name in clustered), name
+
+
+def test_0004_keeps_rows_and_indexes_both_ways(db: Database, seeded: TestClient) -> None:
+    """Rebuilding the child tables keeps every row, constraint and descending index key."""
+
+    children = ("article_topics", "article_tags", "article_images", "article_related")
+
+    def snapshot() -> tuple[dict[str, list[tuple]], dict[str, str]]:
+        with db.engine.connect() as conn:
+            tables = [Base.metadata.tables[name] for name in children]
+            rows = {t.name: sorted(tuple(row) for row in conn.execute(t.select())) for t in tables}
+        if db.dialect != "sqlite":
+            return rows, {}
+        indexes = {n: s for n, s in sqlite_tables(db.engine).items() if n.startswith("ix_")}
+        return rows, indexes
+
+    def analyzed() -> set[str]:
+        with db.engine.connect() as conn:
+            return set(conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1").scalars())
+
+    if db.dialect == "sqlite":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        assert set(children) <= analyzed()
+    rows, indexes = snapshot()
+    assert all(rows.values())
+    migrate(db.engine, command.downgrade, "0003")
+    assert snapshot() == (rows, indexes)
+    if db.dialect == "sqlite":
+        stored = sqlite_tables(db.engine)
+        assert not any(stored[name].endswith("WITHOUT ROWID") for name in children)
+        assert "heat DESC" in indexes["ix_article_topics_topic_heat_desc"]
+    migrate(db.engine, command.upgrade, "head")
+    assert snapshot() == (rows, indexes)
+    if db.dialect == "sqlite":
+        assert set(children) <= analyzed()
+    test_models_and_migrations_agree(db)
+    response = seeded.get("/v1/articles", params={"topic": "climate", "sort": "-heat"})
+    assert len(response.json()["items"]) == 4
