@@ -107,3 +107,22 @@ def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str])
         assert "COVERING INDEX" in plan and "INTEGER PRIMARY KEY" not in plan.replace(
             "SEARCH providers USING INTEGER PRIMARY KEY", ""
         ), (sql, plan)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [*LISTINGS, {"q": "generated", "minQuality": "10"}],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_facets_count_by_id_before_joining_names(store: Any, params: dict[str, str]) -> None:
+    """Grouping by the joined slug and name compared text on every match (slower at 1M)."""
+    client, db, _ = store
+    with statements(db) as seen:
+        response = client.get("/v1/articles", params={**params, "facets": "topic,provider"})
+        assert response.status_code == 200, response.text
+    assert all(response.json()["facets"].values()), response.json()
+    facets = [sql for sql in seen if "count(*) AS n" in sql]
+    assert len(facets) == 2, seen
+    for sql in facets:
+        grouped = re.findall(r"GROUP BY ([^)]*)", sql)
+        assert grouped and all(key.strip().endswith('"key"') for key in grouped), sql
