@@ -87,12 +87,14 @@ class Prebuilt:
         if compiled is None:
             built = self.statement.compile(dialect=conn.dialect)
             assert isinstance(built, SQLCompiler)
-            compiled = self._compiled = built
             results = (
                 column.type._cached_result_processor(conn.dialect, None)
-                for column in compiled._result_columns
+                for column in built._result_columns
             )
+            # Converters first: another thread that finds the statement compiled must
+            # find them too, or it would return SQLite's raw dates and booleans.
             self._converters = [(i, f) for i, f in enumerate(results) if f is not None]
+            compiled = self._compiled = built
         state = compiled.construct_expanded_state(params)
         # The expanded state holds the processors of expanded lists only.
         processors: dict[str, Any] = {**compiled._bind_processors, **state.processors}
