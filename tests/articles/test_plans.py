@@ -31,6 +31,11 @@ LISTINGS = [
 ]
 
 
+def query_string(params: dict[str, str]) -> str:
+    """A test id that reads as the request's query."""
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     path = tmp_path_factory.mktemp("plans") / "plans.db"
@@ -62,9 +67,7 @@ def plans(path: Path, seen: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize(
-    "params", LISTINGS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items())
-)
+@pytest.mark.parametrize("params", LISTINGS, ids=query_string)
 def test_listing_walks_an_index_in_key_order(store: Any, params: dict[str, str]) -> None:
     client, db, path = store
     with statements(db) as seen:
@@ -77,9 +80,7 @@ def test_listing_walks_an_index_in_key_order(store: Any, params: dict[str, str])
         assert "COVERING INDEX" in plan, (sql, plan)
 
 
-@pytest.mark.parametrize(
-    "params", LISTINGS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items())
-)
+@pytest.mark.parametrize("params", LISTINGS, ids=query_string)
 def test_count_reads_only_an_index(store: Any, params: dict[str, str]) -> None:
     client, db, path = store
     with statements(db) as seen:
@@ -94,7 +95,7 @@ def test_count_reads_only_an_index(store: Any, params: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     "params",
     [p for p in LISTINGS if "topic" not in p],
-    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+    ids=query_string,
 )
 def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str]) -> None:
     client, db, path = store
@@ -112,7 +113,7 @@ def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str])
 @pytest.mark.parametrize(
     "params",
     [*LISTINGS, {"q": "generated", "minQuality": "10"}],
-    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+    ids=query_string,
 )
 def test_facets_count_by_id_before_joining_names(store: Any, params: dict[str, str]) -> None:
     """Grouping by the joined slug and name compared text on every match (slower at 1M)."""
