@@ -169,25 +169,25 @@ def _facets(
             continue
         count = func.count().label("n")
         stmt: Any
-        if name == "topic" and links is not None:
-            # Counted on article_topics alone: no lookup of every match's links.
-            linked = links.stmt.add_columns(ArticleTopic.topic_id.label("key"))
-            stmt = _named(_counted(linked), Topic.slug, Topic.name, Topic.id)
-        elif name == "topic":
-            linked = select(ArticleTopic.topic_id.label("key")).where(
-                ArticleTopic.article_id.in_(select(matches.c.id))
-            )
-            stmt = _named(_counted(linked), Topic.slug, Topic.name, Topic.id)
-        elif name == "provider" and query.id_expr is Article.id:
-            # The matches carry their provider (the covering sort indexes hold it): no
-            # lookup of every matching article row.
-            found = query.stmt.add_columns(Article.provider_id.label("key"))
-            stmt = _named(_counted(found), Provider.domain, Provider.name, Provider.id)
+        if name == "topic":
+            if links is not None:
+                # Counted on article_topics alone: no lookup of every match's links.
+                keyed = links.stmt.add_columns(ArticleTopic.topic_id.label("key"))
+            else:
+                keyed = select(ArticleTopic.topic_id.label("key")).where(
+                    ArticleTopic.article_id.in_(select(matches.c.id))
+                )
+            stmt = _per_id(keyed, Topic.slug, Topic.name, Topic.id)
         elif name == "provider":
-            found = select(Article.provider_id.label("key")).where(
-                Article.id.in_(select(matches.c.id))
-            )
-            stmt = _named(_counted(found), Provider.domain, Provider.name, Provider.id)
+            if query.id_expr is Article.id:
+                # The matches carry their provider (the covering sort indexes hold it): no
+                # lookup of every matching article row.
+                keyed = query.stmt.add_columns(Article.provider_id.label("key"))
+            else:
+                keyed = select(Article.provider_id.label("key")).where(
+                    Article.id.in_(select(matches.c.id))
+                )
+            stmt = _per_id(keyed, Provider.domain, Provider.name, Provider.id)
         elif name == "tag":
             stmt = (
                 select(ArticleTag.tag, ArticleTag.tag, count)
@@ -209,17 +209,14 @@ def _facets(
     return result
 
 
-def _counted(keyed: Select[Any]) -> Any:
-    """The rows of `keyed` counted per `key` (an integer id), before any name is joined.
+def _per_id(keyed: Select[Any], value: Any, name: Any, id_column: Any) -> Any:
+    """(value, name, count) per `key` of `keyed`, counted before the names are joined.
 
     Grouping by the joined name columns compared text on every match: at 1M articles
     this shape is 15-30 % faster for the same counts.
     """
     rows = keyed.subquery()
-    return select(rows.c.key, func.count().label("n")).group_by(rows.c.key).subquery()
-
-
-def _named(counted: Any, value: Any, name: Any, id_column: Any) -> Any:
+    counted = select(rows.c.key, func.count().label("n")).group_by(rows.c.key).subquery()
     return select(value, name, counted.c.n).join(counted, counted.c.key == id_column)
 
 
