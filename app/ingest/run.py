@@ -161,6 +161,10 @@ class _Writer:
         self.stored = 0
         self.committed = 0
 
+    def count(self, results: list[Result]) -> None:
+        """Count the documents of `results` that were stored (not rejected)."""
+        self.stored += sum(result.status != "rejected" for result in results)
+
     def session(self) -> Session:
         if self._session is None:
             self._transaction = self.db.write()
@@ -250,8 +254,7 @@ def _finish(writer: _Writer, started: _Batch) -> None:
         stored = store(session, [p for _, p in fresh])
         for ((index, *_), _), result in zip(fresh, stored, strict=True):
             results[index] = result
-            if result.status != "rejected":
-                writer.stored += 1
+        writer.count(stored)
         for (index, source, _, digest), _ in work:
             if digest in known:
                 article_id, web_url = known[digest]
@@ -292,9 +295,10 @@ def _store_replaced(writer: _Writer, started: _Batch, holds: dict[int, int]) -> 
     prepared = [
         prepare(source, data, started.limits, digest) for _, source, data, digest, _ in redo
     ]
-    for (index, *_), result in zip(redo, store(session, prepared), strict=True):
+    stored = store(session, prepared)
+    for (index, *_), result in zip(redo, stored, strict=True):
         started.results[index] = result
-        writer.stored += result.status != "rejected"
+    writer.count(stored)
 
 
 def _repeat_of(source: str, first: Result | None) -> Result:
