@@ -30,7 +30,14 @@ from app.catalog_router import providers, topics
 from app.config import MiB, Settings
 from app.db import Database
 from app.http import JSON, CheckedRoute, Problem, valid_key
-from app.middleware import BodyLimit, BodyTooLarge, Cache, SecurityHeaders
+from app.middleware import (
+    GZIP_LEVEL,
+    GZIP_MINIMUM,
+    BodyLimit,
+    BodyTooLarge,
+    Cache,
+    SecurityHeaders,
+)
 from app.migrate import at_head
 from app.ratelimit import RateLimiter
 from app.schemas import ProblemOut
@@ -85,7 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         max_age=settings.cache_max_age,
         entries=settings.response_cache_entries,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

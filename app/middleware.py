@@ -1,5 +1,6 @@
 """ASGI middleware: request size limit, ETag/304 and the response cache, security headers."""
 
+import gzip
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -49,13 +50,34 @@ class BodyLimit:
 # Bodies kept per process: bounded in bytes as well as entries, for the memory budget.
 CACHE_BYTES = 32 * 1024 * 1024
 ENTRY_BYTES = CACHE_BYTES // 64
+# zlib's default level: level 9 (Starlette's default) took 16 % longer for 0.3 % fewer bytes.
+GZIP_LEVEL = 6
+GZIP_MINIMUM = 1024
+
+
+class Entry:
+    """A cached 200: its data version, headers and body, and the body gzipped once asked."""
+
+    __slots__ = ("version", "headers", "body", "gzipped")
+
+    def __init__(self, version: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.version = version
+        self.headers = headers
+        self.body = body
+        self.gzipped: tuple[list[tuple[bytes, bytes]], bytes] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + (len(self.gzipped[1]) if self.gzipped else 0)
 
 
 class Cache:
     """Answers repeated GETs from memory while the data version is unchanged.
 
     The ETag is the data version plus a hash of the request, so computing it and
-    answering 304 costs one tiny read and never runs the listing query.
+    answering 304 costs one tiny read and never runs the listing query. Repeats from
+    clients that accept gzip (every browser) get a body compressed once per entry, not
+    once per request: compressing a 27 KB page cost six times what serving it did.
     """
 
     def __init__(
@@ -72,7 +94,7 @@ class Cache:
         self.max_age = max_age
         self.entries = entries
         self.size = 0
-        self.store: OrderedDict[str, tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
+        self.store: OrderedDict[str, Entry] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -97,25 +119,26 @@ class Cache:
         digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         etag = f'W/"{version:x}-{digest}"'
         control = f"{'private' if private else 'public'}, max-age={self.max_age}"
-        common = [
-            (b"etag", etag.encode()),
-            (b"cache-control", control.encode()),
-            (b"vary", b"Authorization, Accept-Encoding"),
-        ]
+        common = [(b"etag", etag.encode()), (b"cache-control", control.encode())]
         if _matches(headers.get("if-none-match"), etag):
-            await send({"type": "http.response.start", "status": 304, "headers": common})
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": [*common, (b"vary", VARY_ENCODED)]})  # fmt: skip
             await send({"type": "http.response.body", "body": b""})
             return
         cached = self.store.get(key)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached.version == version:
             self.store.move_to_end(key)
-            # A copy: middleware further out (gzip) edits header lists in place.
-            stored = list(cached[1])
-            await send({"type": "http.response.start", "status": 200, "headers": stored})
-            await send({"type": "http.response.body", "body": cached[2]})
+            # Same test as the gzip middleware's, so a hit and a miss agree.
+            if "gzip" in headers.get("accept-encoding", "") and len(cached.body) >= GZIP_MINIMUM:
+                start, body = self._gzipped(cached)
+            else:
+                # A copy: the gzip middleware further out edits header lists in place.
+                start, body = list(cached.headers), cached.body
+            await send({"type": "http.response.start", "status": 200, "headers": start})
+            await send({"type": "http.response.body", "body": body})
             return
 
-        start: dict[str, Any] = {}
+        start_message: dict[str, Any] = {}
         chunks: list[bytes] = []
         size = 0
 
@@ -123,37 +146,59 @@ class Cache:
             nonlocal size
             if message["type"] == "http.response.start":
                 if message["status"] == 200:
-                    message["headers"] = [*message.get("headers", []), *common]
-                start.update(message, headers=list(message.get("headers", [])))
+                    # The gzip middleware adds Accept-Encoding to Vary where it applies.
+                    message["headers"] = [*message.get("headers", []), *common,
+                                          (b"vary", b"Authorization")]  # fmt: skip
+                start_message.update(message, headers=list(message.get("headers", [])))
                 await send(message)
                 return
             body = message.get("body", b"")
             size += len(body)
             # A body too large to keep is passed on uncollected: a streamed response (an
             # upload's report) then costs no memory for its length.
-            keep = size <= ENTRY_BYTES and start.get("status") == 200 and self.entries
+            keep = size <= ENTRY_BYTES and start_message.get("status") == 200 and self.entries
             if keep:
                 chunks.append(body)
             await send(message)
             if keep and not message.get("more_body"):
-                self._keep(key, (version, start["headers"], b"".join(chunks)))
+                self._keep(key, Entry(version, start_message["headers"], b"".join(chunks)))
 
         await self.app(scope, receive, capture)
 
-    def _keep(self, key: str, entry: tuple[int, list[Any], bytes]) -> None:
+    def _keep(self, key: str, entry: Entry) -> None:
         """Least recently used first out, within an entry count and a byte budget."""
-        if len(entry[2]) > ENTRY_BYTES:
+        if len(entry.body) > ENTRY_BYTES:
             return
-        body = compact(entry[2])
-        entry = (entry[0], entry[1], body)
+        entry.body = compact(entry.body)
         old = self.store.pop(key, None)
         if old is not None:
-            self.size -= len(old[2])
+            self.size -= old.size
         self.store[key] = entry
-        self.size += len(body)
+        self.size += entry.size
+        self._evict()
+
+    def _gzipped(self, entry: Entry) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The entry's start headers and body for a gzip client, compressed on first use."""
+        if entry.gzipped is None:
+            # mtime=0: the same bytes on every process behind a load balancer.
+            body = gzip.compress(entry.body, compresslevel=GZIP_LEVEL, mtime=0)
+            kept = [(k, v) for k, v in entry.headers if k not in (b"content-length", b"vary")]
+            length = str(len(body)).encode()
+            start = [*kept, (b"content-encoding", b"gzip"), (b"content-length", length),
+                     (b"vary", VARY_ENCODED)]  # fmt: skip
+            entry.gzipped = (start, body)
+            # The entry was just looked up in the store, with no await since.
+            self.size += len(body)
+            self._evict()
+        return list(entry.gzipped[0]), entry.gzipped[1]
+
+    def _evict(self) -> None:
         while len(self.store) > self.entries or self.size > CACHE_BYTES:
             _, evicted = self.store.popitem(last=False)
-            self.size -= len(evicted[2])
+            self.size -= evicted.size
+
+
+VARY_ENCODED = b"Authorization, Accept-Encoding"
 
 
 async def _validated_by_content(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

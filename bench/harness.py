@@ -179,11 +179,13 @@ def wrk(
     threads: int = 1,
     start: int = 0,
     etag: str | None = None,
+    headers: tuple[str, ...] = (),
 ) -> WrkResult:
     """Run wrk on the client core over the paths in ``paths_file``; parse its --latency output."""
     argv = [
         "taskset", "-c", str(CLIENT_CORE), "wrk", f"-t{threads}", f"-c{connections}",
         f"-d{duration:g}s", "--timeout", "15s", "--latency", "-s", str(LUA),
+        *(arg for header in headers for arg in ("-H", header)),
         f"http://127.0.0.1:{port}", "--", str(paths_file), str(start), str(threads), etag or "",
     ]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -21,8 +21,10 @@ hurts all three alike), after a short warm-up that uses other request paths:
   -publishedDateTime, scopes picked by popularity; Newsdesk's paths differ only in
   parameter order and explicit defaults, so each is a cache miss with the same meaning;
   Datasette gets a ``?sql=`` join over article_topics / the table filtered by provider_id;
-- ``hot``: the front page ``minQuality=50&minHeat=60&sort=-heat`` repeated; ``hot304``
-  (Newsdesk only) sends its ETag as If-None-Match; Datasette is also measured with count;
+- ``hot``: the front page ``minQuality=50&minHeat=60&sort=-heat`` repeated; ``hotgz``
+  the same with a browser's ``Accept-Encoding: gzip, deflate, br`` (Datasette answers it
+  uncompressed); ``hot304`` (Newsdesk only) sends its ETag as If-None-Match; Datasette is
+  also measured with count;
 - ``detail``: one article by id, over a few thousand ids (Datasette's row page).
 
 Then, sequentially from one client, ``count=true`` and ``facets=topic,provider`` over
@@ -261,6 +263,11 @@ class Workload:
     paths: dict[str, list[str]]  # target -> request paths
     ids: Callable[[str, Any], list[str]] | None = None  # for the equivalence check
     etag: bool = False
+    headers: tuple[str, ...] = ()  # sent with every request, warm-up included
+
+
+# What a browser's fetch() sends.
+BROWSER_ENCODINGS = "Accept-Encoding: gzip, deflate, br"
 
 
 def _ids_newsdesk(body: Any) -> list[str]:
@@ -301,6 +308,9 @@ def workloads(store: Store, n_paths: int, seed: int) -> list[Workload]:
         Workload("provider", "provider-scoped, sort heat/quality/date", ">=10x DS",
                  render(provider)),
         Workload("hot", "hot front page (repeated)", ">=10x DS", hot),
+        Workload("hotgz", "hot front page, gzip client", ">=10x DS",
+                 {"newsdesk": hot["newsdesk"], "datasette": hot["datasette"]},
+                 headers=(BROWSER_ENCODINGS,)),
         Workload("hot304", "hot front page, If-None-Match", "304", {"newsdesk": hot["newsdesk"]},
                  etag=True),
         Workload("detail", "detail by id", ">=1.5x DS", {
@@ -428,11 +438,16 @@ def measure(
     if wl.etag:
         _, headers, _ = harness.get(port, paths[0])
         etag = headers.get("etag")
+    if wl.headers:
+        sent = dict(header.split(": ", 1) for header in wl.headers)
+        _, headers, _ = harness.get(port, paths[0], sent)
+        encoding = headers.get("content-encoding", "identity")
+        print(f"  {wl.name:9} {target:16} answers in {encoding}", file=sys.stderr)
     # Warm-up on paths from the other half of the list, so measured paths are not cached.
     harness.wrk(port, file, duration=args.warmup, connections=args.connections,
-                start=len(paths) // 2, etag=etag)  # fmt: skip
+                start=len(paths) // 2, etag=etag, headers=wl.headers)  # fmt: skip
     result = harness.wrk(port, file, duration=args.duration, connections=args.connections,
-                         etag=etag)  # fmt: skip
+                         etag=etag, headers=wl.headers)  # fmt: skip
     print(
         f"  {wl.name:9} {target:16} {result.rps:9.1f} req/s  p50 {result.p50_ms:8.2f} ms  "
         f"p99 {result.p99_ms:8.2f} ms  statuses {result.statuses}  load {harness.loadavg()}",
@@ -481,7 +496,7 @@ def report(results: dict[str, Any], other: dict[str, Any] | None) -> str:
         ok: bool | None = None
         if name == "distinct" and x_ds is not None and x_base is not None:
             ok = x_ds >= 3 and x_base >= 20
-        elif name in ("topic", "provider", "hot") and x_ds is not None:
+        elif name in ("topic", "provider", "hot", "hotgz") and x_ds is not None:
             ok = x_ds >= 10
         elif name == "detail" and x_ds is not None:
             ok = x_ds >= 1.5
@@ -571,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", help="comma-separated workloads: distinct,topic,provider,"
-                        "hot,hot304,detail,count,facets")  # fmt: skip
+                        "hot,hotgz,hot304,detail,count,facets")  # fmt: skip
     parser.add_argument("--targets", default=",".join(TARGETS), help="servers to measure")
     parser.add_argument("--paths", type=int, default=20_000, help="distinct paths per workload")
     parser.add_argument("--sequential", type=int, default=200, help="requests for count/facets")

@@ -5,7 +5,7 @@ import tracemalloc
 import orjson
 
 from app.cache import VersionCache
-from app.middleware import CACHE_BYTES, Cache
+from app.middleware import CACHE_BYTES, Cache, Entry
 
 
 class _NoDatabase:
@@ -21,20 +21,20 @@ def test_byte_budget_evicts_least_recently_used() -> None:
     cache = make(entries=10_000)
     body = b"x" * (CACHE_BYTES // 100)
     for n in range(300):
-        cache._keep(f"k{n}", (1, [], body))
+        cache._keep(f"k{n}", Entry(1, [], body))
     assert cache.size <= CACHE_BYTES
-    assert cache.size == sum(len(entry[2]) for entry in cache.store.values())
+    assert cache.size == sum(entry.size for entry in cache.store.values())
     assert "k299" in cache.store and "k0" not in cache.store
 
 
 def test_entry_count_and_oversized_bodies() -> None:
     cache = make(entries=3)
     for n in range(5):
-        cache._keep(f"k{n}", (1, [], b"small"))
+        cache._keep(f"k{n}", Entry(1, [], b"small"))
     assert list(cache.store) == ["k2", "k3", "k4"]
-    cache._keep("huge", (1, [], b"x" * CACHE_BYTES))
+    cache._keep("huge", Entry(1, [], b"x" * CACHE_BYTES))
     assert "huge" not in cache.store
-    cache._keep("k3", (2, [], b"newer"))
+    cache._keep("k3", Entry(2, [], b"newer"))
     assert list(cache.store)[-1] == "k3" and cache.size == 15
 
 
@@ -72,7 +72,7 @@ def test_budgets_count_the_memory_actually_held() -> None:
     try:
         for n in range(200):
             items.put(1, n, orjson.dumps({"n": n, "text": "x" * 1400}))
-            responses._keep(f"k{n}", (1, [], orjson.dumps({"n": n, "text": "y" * 1400})))
+            responses._keep(f"k{n}", Entry(1, [], orjson.dumps({"n": n, "text": "y" * 1400})))
         held, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

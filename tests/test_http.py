@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.middleware import Cache
 from tests.conftest import AUTH, statements
 
 MARKDOWN = {"Content-Type": "text/markdown"}
@@ -405,6 +406,49 @@ def test_gzip_body_is_really_compressed(seeded):
     assert response.headers["content-encoding"] == "gzip"
     assert gzip.decompress(wire).startswith(b'{"items":')
     assert len(wire) < len(gzip.decompress(wire))
+
+
+def response_cache(client: TestClient) -> Cache:
+    layer: Any = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, Cache):
+        layer = getattr(layer, "app", None) or layer.inner
+    return layer
+
+
+def test_repeats_for_gzip_clients_are_compressed_once(seeded, db):
+    params = {"limit": "100", "sort": "-quality"}
+    gzip_client = {"Accept-Encoding": "gzip, deflate, br"}
+    plain = seeded.get("/v1/articles", params=params, headers={"Accept-Encoding": "identity"})
+    for _ in range(2):  # one entry serves both kinds of client, in either order
+        with statements(db) as seen, seeded.stream(
+            "GET", "/v1/articles", params=params, headers=gzip_client
+        ) as zipped:
+            wire = b"".join(zipped.iter_raw())
+        assert only_version_reads(seen), seen
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert int(zipped.headers["content-length"]) == len(wire)
+        assert gzip.decompress(wire) == plain.content
+        assert zipped.headers["etag"] == plain.headers["etag"]
+        assert zipped.headers["vary"] == "Authorization, Accept-Encoding"
+        identity = seeded.get("/v1/articles", params=params, headers={"Accept-Encoding": ""})
+        assert identity.content == plain.content and "content-encoding" not in identity.headers
+        assert identity.headers["vary"] == "Authorization, Accept-Encoding"
+
+    cache = response_cache(seeded)
+    entry = next(e for e in cache.store.values() if e.body == plain.content)
+    assert entry.gzipped is not None and entry.gzipped[1] == wire
+    assert cache.size == sum(e.size for e in cache.store.values())
+
+
+def test_vary_names_accept_encoding_once(seeded):
+    params = {"limit": "100", "sort": "-heat"}
+    for encoding in ("gzip", "identity", "gzip"):  # a miss, then hits
+        response = seeded.get("/v1/articles", params=params, headers={"Accept-Encoding": encoding})
+        assert response.headers["vary"] == "Authorization, Accept-Encoding"
+    etag = response.headers["etag"]
+    revalidated = seeded.get("/v1/articles", params=params, headers={"If-None-Match": etag})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["vary"] == "Authorization, Accept-Encoding"
 
 
 def test_small_responses_are_not_gzipped(client):
