@@ -420,9 +420,10 @@ def test_repeats_for_gzip_clients_are_compressed_once(seeded, db):
     gzip_client = {"Accept-Encoding": "gzip, deflate, br"}
     plain = seeded.get("/v1/articles", params=params, headers={"Accept-Encoding": "identity"})
     for _ in range(2):  # one entry serves both kinds of client, in either order
-        with statements(db) as seen, seeded.stream(
-            "GET", "/v1/articles", params=params, headers=gzip_client
-        ) as zipped:
+        with (
+            statements(db) as seen,
+            seeded.stream("GET", "/v1/articles", params=params, headers=gzip_client) as zipped,
+        ):
             wire = b"".join(zipped.iter_raw())
         assert only_version_reads(seen), seen
         assert zipped.headers["content-encoding"] == "gzip"
