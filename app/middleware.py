@@ -128,40 +128,47 @@ class Cache:
         cached = self.store.get(key)
         if cached is not None and cached.version == version:
             self.store.move_to_end(key)
-            # Same test as the gzip middleware's, so a hit and a miss agree.
+            # The gzip middleware's test for a whole body, so a hit and a miss agree.
             if "gzip" in headers.get("accept-encoding", "") and len(cached.body) >= GZIP_MINIMUM:
-                start, body = self._gzipped(cached)
+                head, body = self._gzipped(cached)
             else:
                 # A copy: the gzip middleware further out edits header lists in place.
-                start, body = list(cached.headers), cached.body
-            await send({"type": "http.response.start", "status": 200, "headers": start})
+                head, body = list(cached.headers), cached.body
+            await send({"type": "http.response.start", "status": 200, "headers": head})
             await send({"type": "http.response.body", "body": body})
             return
 
-        start_message: dict[str, Any] = {}
+        start: dict[str, Any] = {}
         chunks: list[bytes] = []
         size = 0
+        started = False
 
         async def capture(message: Message) -> None:
-            nonlocal size
+            nonlocal size, started
             if message["type"] == "http.response.start":
-                if message["status"] == 200:
-                    # The gzip middleware adds Accept-Encoding to Vary where it applies.
-                    message["headers"] = [*message.get("headers", []), *common,
-                                          (b"vary", b"Authorization")]  # fmt: skip
-                start_message.update(message, headers=list(message.get("headers", [])))
-                await send(message)
+                # Held back until the first body part shows whether gzip could apply.
+                start.update(message, headers=list(message.get("headers", [])))
                 return
             body = message.get("body", b"")
+            if not started:
+                started = True
+                if start["status"] == 200:
+                    small = not message.get("more_body") and len(body) < GZIP_MINIMUM
+                    start["headers"] += [*common, _vary(small)]
+                await send({**start, "headers": list(start["headers"])})
             size += len(body)
             # A body too large to keep is passed on uncollected: a streamed response (an
             # upload's report) then costs no memory for its length.
-            keep = size <= ENTRY_BYTES and start_message.get("status") == 200 and self.entries
+            keep = size <= ENTRY_BYTES and start.get("status") == 200 and self.entries
             if keep:
                 chunks.append(body)
             await send(message)
             if keep and not message.get("more_body"):
-                self._keep(key, Entry(version, start_message["headers"], b"".join(chunks)))
+                whole = b"".join(chunks)
+                # A hit sends the whole body at once: a streamed one may now be too small
+                # for the gzip middleware, which then leaves Vary alone.
+                kept = [*start["headers"][:-1], _vary(len(whole) < GZIP_MINIMUM)]
+                self._keep(key, Entry(version, kept, whole))
 
         await self.app(scope, receive, capture)
 
@@ -199,6 +206,15 @@ class Cache:
 
 
 VARY_ENCODED = b"Authorization, Accept-Encoding"
+
+
+def _vary(small: bool) -> tuple[bytes, bytes]:
+    """Vary for a 200, naming Accept-Encoding once, as its 304 does.
+
+    The gzip middleware adds Accept-Encoding to any body it may compress (a streamed one,
+    or a whole one of GZIP_MINIMUM bytes or more); this names it for the others.
+    """
+    return (b"vary", VARY_ENCODED if small else b"Authorization")
 
 
 async def _validated_by_content(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

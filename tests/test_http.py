@@ -441,11 +441,21 @@ def test_repeats_for_gzip_clients_are_compressed_once(seeded, db):
     assert cache.size == sum(e.size for e in cache.store.values())
 
 
-def test_vary_names_accept_encoding_once(seeded):
-    params = {"limit": "100", "sort": "-heat"}
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "100", "sort": "-heat"},  # gzipped for clients that accept it
+        {"minQuality": "100", "minHeat": "1000000"},  # an empty page, too small to gzip
+    ],
+    ids=["large", "small"],
+)
+def test_every_answer_names_accept_encoding_in_vary_once(seeded, params):
+    sizes = set()
     for encoding in ("gzip", "identity", "gzip"):  # a miss, then hits
         response = seeded.get("/v1/articles", params=params, headers={"Accept-Encoding": encoding})
         assert response.headers["vary"] == "Authorization, Accept-Encoding"
+        sizes.add(len(response.content) >= 1024)
+    assert sizes == {params.get("limit") == "100"}
     etag = response.headers["etag"]
     revalidated = seeded.get("/v1/articles", params=params, headers={"If-None-Match": etag})
     assert revalidated.status_code == 304

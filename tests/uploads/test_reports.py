@@ -157,6 +157,17 @@ def test_report_reads_are_validated_and_cached(shared, monkeypatch):
     assert not_modified.content == b""
 
 
+def test_a_cached_report_names_accept_encoding_in_vary_once(shared):
+    """A streamed report is cached whole; small, its hits are sent as they are."""
+    client = shared.client()
+    posted = upload(client, ("one.zip", make_zip(members(1))))
+    for encoding in ("gzip", "gzip", "identity", "identity"):  # a miss, then hits
+        response = client.get(posted.headers["location"],
+                              headers={**AUTH, "Accept-Encoding": encoding})  # fmt: skip
+        assert response.content == posted.content
+        assert response.headers["vary"].split(", ").count("Accept-Encoding") == 1
+
+
 def test_report_is_gzipped_when_accepted(shared):
     client = shared.client()
     posted = upload(client, ("gzip.zip", make_zip(members(40))))
