@@ -36,6 +36,7 @@ from app.middleware import (
     BodyLimit,
     BodyTooLarge,
     Cache,
+    HeadAsGet,
     SecurityHeaders,
 )
 from app.migrate import at_head
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.add_middleware(_BodyLimitWithProblem, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     return app
 
 
@@ -152,11 +154,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such path: {request.url.path}"
         elif exc.status_code == 405:
             detail = f"method {request.method} is not allowed on {request.url.path}"
-        return _problem(exc.status_code, str(detail), headers=getattr(exc, "headers", None))
+            if headers and "GET" in headers.get("Allow", "").split(", "):
+                headers = {**headers, "Allow": f"{headers['Allow']}, HEAD"}  # see HeadAsGet
+        return _problem(exc.status_code, str(detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> Response:

@@ -1,4 +1,4 @@
-"""ASGI middleware: request size limit, ETag/304 and the response cache, security headers."""
+"""ASGI middleware: HEAD, request size limit, ETag/304 and the response cache, security headers."""
 
 import gzip
 import hashlib
@@ -12,6 +12,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cache import compact
 from app.db import Database
+
+
+class HeadAsGet:
+    """HEAD answered as the GET it stands for, without the body (RFC 9110 §9.3.2).
+
+    Below this layer a HEAD is a GET, so its status, ETag, Content-Length and cache entry
+    are the GET's: what monitors, link checkers and `curl -I` expect.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headless)
 
 
 class BodyTooLarge(Exception):

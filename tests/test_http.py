@@ -83,7 +83,30 @@ def test_wrong_method_is_a_problem(client):
     response = client.put("/v1/articles", json={})
     body = assert_problem(response, 405)
     assert "PUT" in body["detail"]
-    assert "GET" in response.headers["allow"]
+    uploads = client.put("/v1/uploads", json={})
+    assert_problem(uploads, 405)
+    assert response.headers["allow"] == "GET, HEAD" and uploads.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/articles?limit=100", "/v1/providers", "/healthz", "/openapi.json"]
+)
+def test_head_answers_as_get_without_a_body(seeded, path):
+    got = seeded.get(path, headers={"Accept-Encoding": "identity"})
+    for _ in range(2):  # a miss, then a response-cache hit for /v1
+        head = seeded.head(path, headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) == len(got.content)
+        for name in ("content-type", "etag", "cache-control", "vary"):
+            assert head.headers.get(name) == got.headers.get(name), name
+    revalidated = seeded.head(path, headers={"If-None-Match": got.headers["etag"]})
+    assert revalidated.status_code == 304 and revalidated.content == b""
+
+
+def test_head_of_a_missing_article_is_a_404_without_a_body(seeded):
+    head = seeded.head("/v1/articles/ffffffffffffffff")
+    assert head.status_code == 404 and head.content == b""
+    assert head.headers["content-type"].startswith("application/problem+json")
 
 
 def test_invalid_integer_is_a_problem_naming_the_param(client):
