@@ -67,13 +67,19 @@ def plans(path: Path, seen: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+def listing(store: Any, params: dict[str, str]) -> tuple[Any, list[str]]:
+    """GET /v1/articles with `params`: the response and the statements it ran."""
+    client, db, _ = store
+    with statements(db) as seen:
+        response = client.get("/v1/articles", params=params)
+        assert response.status_code == 200, response.text
+    return response, seen
+
+
 @pytest.mark.parametrize("params", LISTINGS, ids=query_string)
 def test_listing_walks_an_index_in_key_order(store: Any, params: dict[str, str]) -> None:
-    client, db, path = store
-    with statements(db) as seen:
-        response = client.get("/v1/articles", params={**params, "limit": "5"})
-        assert response.status_code == 200, response.text
-    listed = [(sql, plan) for sql, plan in plans(path, seen) if "LIMIT" in sql.upper()]
+    _, seen = listing(store, {**params, "limit": "5"})
+    listed = [(sql, plan) for sql, plan in plans(store[2], seen) if "LIMIT" in sql.upper()]
     assert listed, seen
     for sql, plan in listed:
         assert "USE TEMP B-TREE" not in plan, (sql, plan)
@@ -82,11 +88,8 @@ def test_listing_walks_an_index_in_key_order(store: Any, params: dict[str, str])
 
 @pytest.mark.parametrize("params", LISTINGS, ids=query_string)
 def test_count_reads_only_an_index(store: Any, params: dict[str, str]) -> None:
-    client, db, path = store
-    with statements(db) as seen:
-        response = client.get("/v1/articles", params={**params, "limit": "5", "count": "true"})
-        assert response.status_code == 200, response.text
-    counts = [(sql, plan) for sql, plan in plans(path, seen) if "COUNT(" in sql.upper()]
+    _, seen = listing(store, {**params, "limit": "5", "count": "true"})
+    counts = [(sql, plan) for sql, plan in plans(store[2], seen) if "COUNT(" in sql.upper()]
     assert counts, seen
     for sql, plan in counts:
         assert "COVERING INDEX" in plan, (sql, plan)
@@ -98,11 +101,8 @@ def test_count_reads_only_an_index(store: Any, params: dict[str, str]) -> None:
     ids=query_string,
 )
 def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str]) -> None:
-    client, db, path = store
-    with statements(db) as seen:
-        response = client.get("/v1/articles", params={**params, "facets": "provider"})
-        assert response.status_code == 200, response.text
-    facets = [(sql, plan) for sql, plan in plans(path, seen) if "providers.domain" in sql]
+    _, seen = listing(store, {**params, "facets": "provider"})
+    facets = [(sql, plan) for sql, plan in plans(store[2], seen) if "providers.domain" in sql]
     assert facets, seen
     for sql, plan in facets:
         assert "COVERING INDEX" in plan and "INTEGER PRIMARY KEY" not in plan.replace(
@@ -117,10 +117,7 @@ def test_provider_facet_reads_no_article_row(store: Any, params: dict[str, str])
 )
 def test_facets_count_by_id_before_joining_names(store: Any, params: dict[str, str]) -> None:
     """Grouping by the joined slug and name compared text on every match (slower at 1M)."""
-    client, db, _ = store
-    with statements(db) as seen:
-        response = client.get("/v1/articles", params={**params, "facets": "topic,provider"})
-        assert response.status_code == 200, response.text
+    response, seen = listing(store, {**params, "facets": "topic,provider"})
     assert all(response.json()["facets"].values()), response.json()
     facets = [sql for sql in seen if "count(*) AS n" in sql]
     assert len(facets) == 2, seen
