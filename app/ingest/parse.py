@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from app.ingest import commonyaml
 from app.ingest.errors import DocumentError
 
 try:
@@ -119,7 +120,7 @@ def _json_front_matter(text: str, limits: Limits, *, bare: bool) -> ParsedDocume
 
 def _load(fmt: str, text: str, limits: Limits) -> dict[str, Any]:
     if fmt == "yaml":
-        return _mapping(_load_yaml(text, limits), limits)
+        return load_yaml(text, limits)
     if fmt == "toml":
         _check_bracket_depth(text, limits)
         _check_toml_key_depth(text, limits)
@@ -133,6 +134,19 @@ def _load(fmt: str, text: str, limits: Limits) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         raise DocumentError.single(f"invalid JSON: {exc}") from None
     return _json_mapping(value, limits)
+
+
+def load_yaml(text: str, limits: Limits) -> dict[str, Any]:
+    """YAML front matter to its mapping; the common shape is built in one pass."""
+    common = commonyaml.load(text, _Loader, limits.max_depth)
+    if common is not None:  # within the depth limit, free of NUL characters and aliases
+        return common
+    return load_yaml_fully(text, limits)
+
+
+def load_yaml_fully(text: str, limits: Limits) -> dict[str, Any]:
+    """PyYAML's C loader and every check: what any YAML means, or why it is rejected."""
+    return _mapping(_load_yaml(text, limits), limits)
 
 
 def _load_yaml(text: str, limits: Limits) -> Any:
