@@ -2,12 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+import pytest
+from sqlalchemy import bindparam, select, text
 
+from app.db import Database
 from app.ingest.parse import Limits
 from app.ingest.run import ingest
+from app.migrate import upgrade
 from app.models import Article
-from app.prebuilt import MAX_EXPANDED, Prebuilt
+from app.prebuilt import MAX_EXPANDED, Prebuilt, PrebuiltInsert
 from tests.uploads.helpers import doc
 
 COLUMNS = (Article.id, Article.title, Article.published, Article.published_at, Article.extra)
@@ -90,3 +93,44 @@ def test_plans_kept_per_statement_are_bounded(db):
             assert sorted(prebuilt.rows(conn, params)) == sorted(expected)
     if db.dialect == "sqlite":
         assert len(prebuilt._plans) == 2
+
+
+def _article(n: int, like: int | None = None):
+    """An article row; its values (not its id and URL) are those of article `like`."""
+    k = n if like is None else like
+    return {
+        "id": n, "url": f"https://news.example.com/{n}", "state": 0, "title": f"Story {n}",
+        "published": k % 2 == 0, "published_at": datetime(2024, 3, 2, 10, 30, k, 250 * (k % 2)),
+        "extra": {"n": k} if k % 3 else None, "ingested_at": datetime(2024, 3, 3),
+    }  # fmt: skip
+
+
+def test_inserted_rows_are_stored_as_sqlalchemy_stores_them(db):
+    """Dates, booleans, JSON and NULLs bound by the prebuilt insert are the same stored values."""
+    table = Article.__table__
+    prebuilt = PrebuiltInsert(lambda dialect, columns: table.insert())
+    stored = "SELECT published, published_at, extra, ingested_at FROM articles WHERE id = :id"
+    with db.write() as session:
+        conn = session.connection()
+        for n in range(1, 4):
+            conn.execute(table.insert(), [_article(n)])
+            prebuilt.run(conn, [_article(n + 10, like=n)])
+            theirs = conn.execute(text(stored), {"id": n}).one()
+            ours = conn.execute(text(stored), {"id": n + 10}).one()
+            assert tuple(ours) == tuple(theirs)
+        # Run again with the same keys: the statement built the first time is reused.
+        prebuilt.run(conn, [_article(n) for n in range(20, 23)])
+        assert len(prebuilt._built) == 1
+        titles = conn.execute(select(Article.title).where(Article.id >= 20)).scalars()
+        assert sorted(titles) == ["Story 20", "Story 21", "Story 22"]
+
+
+def test_a_row_must_give_every_column_the_statement_binds(tmp_path):
+    """On SQLite nothing fills in a value the rows lack (SQLAlchemy would, row by row)."""
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(db.engine)
+    table = Article.__table__
+    prebuilt = PrebuiltInsert(lambda dialect, columns: table.insert().values(state=bindparam("s")))
+    with db.write() as session, pytest.raises(ValueError, match=r"\['s'\] missing"):
+        prebuilt.run(session.connection(), [_article(1)])
+    db.dispose()

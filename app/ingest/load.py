@@ -29,7 +29,7 @@ from app.models import (
     Provider,
     Topic,
 )
-from app.prebuilt import MAX_EXPANDED, Prebuilt
+from app.prebuilt import MAX_EXPANDED, Prebuilt, PrebuiltInsert
 
 articles: Table = Article.__table__  # type: ignore[assignment]
 providers: Table = Provider.__table__  # type: ignore[assignment]
@@ -189,9 +189,10 @@ def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Re
     provider_ids = _ensure_providers(session, [*in_order, *new_stubs])
     topic_ids = _ensure_topics(session, [name for a in in_order for name in a.topics])
 
-    _upsert(session, articles, [
+    conn = session.connection()
+    _UPSERT_ARTICLES.run(conn, [
         _article_row(a, provider_ids, now, sha=doc.sha256) for _, doc, a in writing
-    ], ["id"])  # fmt: skip
+    ])  # fmt: skip
     # Only a stored article has rows to replace (foreign keys see to that for the link
     # tables; search rows are written and deleted with their article). That is known only
     # where writers are serialised: on PostgreSQL another transaction may commit an article
@@ -219,34 +220,31 @@ def _write(session: Session, round_: list[tuple[int, Prepared]]) -> dict[int, Re
         inserted = set(returned)
         inserted_stubs = [s for s in new_stubs if s.id in inserted]
 
-    _insert_many(session, article_topics, [
+    _INSERT[article_topics].run(conn, [
         {"article_id": a.id, "topic_id": topic_ids[slugify(name)], "position": pos,
          "state": _state(a), "heat": a.heat, "quality": a.quality, "published_at": a.published_at}
         for a in full for pos, name in enumerate(a.topics)
     ])  # fmt: skip
-    _insert_many(session, article_tags, [
+    _INSERT[article_tags].run(conn, [
         {"article_id": a.id, "position": pos, "tag": tag}
         for a in full for pos, tag in enumerate(a.tags)
     ])  # fmt: skip
-    _insert_many(session, article_images, [
+    _INSERT[article_images].run(conn, [
         {"article_id": a.id, "position": pos, "url": i.url, "width": i.width,
          "height": i.height, "is_cached": i.is_cached, "title": i.title,
          "attribution": i.attribution}
         for a in [*full, *inserted_stubs] for pos, i in enumerate(a.images)
     ])  # fmt: skip
-    _insert_many(session, article_related, [
+    _INSERT[article_related].run(conn, [
         {"source_id": a.id, "position": pos, "target_id": r.id}
         for a in full for pos, r in enumerate(a.related)
     ])  # fmt: skip
-    _upsert(session, article_sources, [
+    _UPSERT_SOURCES.run(conn, [
         {"article_id": a.id, "name": doc.source, "content": doc.data}
         for _, doc, a in writing
-    ], ["article_id"])  # fmt: skip
+    ])  # fmt: skip
     if fts:
-        _insert_many(session, text(
-            "INSERT INTO article_fts(rowid, title, excerpt, body) "
-            "VALUES (:id, :title, :excerpt, :body)"
-        ), [
+        _INSERT_FTS.run(conn, [
             {"id": a.id, "title": a.title, "excerpt": a.excerpt, "body": a.body}
             for a in [*full, *inserted_stubs]
         ])  # fmt: skip
@@ -341,25 +339,41 @@ def _ensure(
 
 
 def _insert(session: Session, table: Table) -> Any:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    return _insert_for(session.bind.dialect.name if session.bind else "sqlite", table)
+
+
+def _insert_for(dialect: str, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], key: list[str]) -> None:
-    if not rows:
-        return
-    stmt = _insert(session, table)
-    columns = [name for name in rows[0] if name not in key]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=key, set_={name: stmt.excluded[name] for name in columns}
+def _upsert(table: Table, key: list[str]) -> PrebuiltInsert:
+    """Insert rows, or update every column the rows give of those already stored."""
+
+    def build(dialect: str, columns: tuple[str, ...]) -> Any:
+        stmt = _insert_for(dialect, table)
+        return stmt.on_conflict_do_update(
+            index_elements=key,
+            set_={name: stmt.excluded[name] for name in columns if name not in key},
+        )
+
+    return PrebuiltInsert(build)
+
+
+def _plain_insert(table: Table) -> PrebuiltInsert:
+    return PrebuiltInsert(lambda dialect, columns: table.insert())
+
+
+_UPSERT_ARTICLES = _upsert(articles, ["id"])
+_UPSERT_SOURCES = _upsert(article_sources, ["article_id"])
+_INSERT = {
+    table: _plain_insert(table)
+    for table in (article_topics, article_tags, article_images, article_related)
+}
+_INSERT_FTS = PrebuiltInsert(
+    lambda dialect, columns: text(
+        "INSERT INTO article_fts(rowid, title, excerpt, body) VALUES (:id, :title, :excerpt, :body)"
     )
-    session.execute(stmt, rows)
-
-
-def _insert_many(session: Session, target: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        stmt = target.insert() if isinstance(target, Table) else target
-        session.execute(stmt, rows)
+)
 
 
 def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
