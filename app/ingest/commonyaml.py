@@ -35,8 +35,9 @@ SCALAR_TAGS = tuple(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 )
 Build = Callable[[Any, ScalarNode], Any]
-# Plain scalars resolve by their text alone; keys repeat in every document.
-_RESOLVED: dict[str, str] = {}
+# Plain scalars resolve by their text alone (for a loader class); keys repeat in every
+# document. Emptied when full, so that it keeps learning.
+_RESOLVED: dict[type, dict[str, str]] = {}
 _RESOLVED_MAX = 4096
 _RESOLVED_LONGEST = 64
 _NO_KEY = object()
@@ -48,11 +49,15 @@ def load(text: str, loader_class: type[yaml.CSafeLoader], max_depth: int) -> dic
     Scalars are built by the loader's own constructors; nesting beyond `max_depth`
     takes the full path, which rejects it.
     """
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)
+    except ValueError:  # text that is not Unicode (a lone surrogate)
+        return None
     try:
         constructors = loader_class.yaml_constructors
         scalars = {tag: constructors[tag] for tag in SCALAR_TAGS}
-        value = _build(loader, scalars, max_depth)
+        resolved = _RESOLVED.setdefault(loader_class, {})
+        value = _build(loader, scalars, resolved, max_depth)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError, AttributeError):
         return None
     finally:
@@ -60,7 +65,9 @@ def load(text: str, loader_class: type[yaml.CSafeLoader], max_depth: int) -> dic
     return value if isinstance(value, dict) else None
 
 
-def _build(loader: yaml.CSafeLoader, scalars: dict[str, Build], max_depth: int) -> Any:
+def _build(
+    loader: yaml.CSafeLoader, scalars: dict[str, Build], resolved: dict[str, str], max_depth: int
+) -> Any:
     get = loader.get_event
     if type(get()) is not StreamStartEvent or type(get()) is not DocumentStartEvent:
         return None
@@ -77,11 +84,13 @@ def _build(loader: yaml.CSafeLoader, scalars: dict[str, Build], max_depth: int) 
                 return None
             value = event.value
             if event.implicit[0]:
-                tag = _RESOLVED.get(value)
+                tag = resolved.get(value)
                 if tag is None:
                     tag = resolve(ScalarNode, value, event.implicit)
-                    if len(value) <= _RESOLVED_LONGEST and len(_RESOLVED) < _RESOLVED_MAX:
-                        _RESOLVED[value] = tag
+                    if len(value) <= _RESOLVED_LONGEST:
+                        if len(resolved) >= _RESOLVED_MAX:
+                            resolved.clear()
+                        resolved[value] = tag
                 if tag != STR:
                     build = scalars.get(tag)
                     if build is None:

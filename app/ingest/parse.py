@@ -207,9 +207,14 @@ def _yaml_needs_event_check(text: str, limits: Limits) -> bool:
 
 
 def _check_yaml_events(text: str, limits: Limits) -> None:
-    """Walk libyaml's event stream (iterative, no recursion): depth and alias expansion."""
+    """Walk libyaml's event stream (iterative, no recursion): depth and alias expansion.
+
+    Sizes count a byte per node besides its text, so that aliases of many empty values
+    count too; only what aliases add is held against the limit, on top of the text.
+    """
     depth = 0
     total = 0
+    expansion = 0
     sizes: dict[str, int] = {}
     open_anchors: list[tuple[str | None, int]] = []
     try:
@@ -233,8 +238,10 @@ def _check_yaml_events(text: str, limits: Limits) -> None:
                 if event.anchor is not None:
                     sizes[event.anchor] = size
             elif isinstance(event, yaml.AliasEvent):
-                total += sizes.get(event.anchor or "", 0)
-            if total > limits.max_document_bytes:
+                size = sizes.get(event.anchor or "", 0)
+                total += size
+                expansion += size
+            if len(text) + expansion > limits.max_document_bytes:
                 raise DocumentError.single(
                     "YAML aliases expand the document beyond the limit of "
                     f"{limits.max_document_bytes} bytes (max_document_bytes)"

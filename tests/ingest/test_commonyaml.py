@@ -154,13 +154,47 @@ def test_the_full_path_still_decides_what_the_one_pass_leaves() -> None:
         parse("a.md", b"---\na:\n  b:\n    c: 1\n---\n", Limits(max_depth=2))
 
 
-def test_remembered_resolutions_stay_bounded() -> None:
+def test_remembered_resolutions_stay_bounded_and_keep_learning() -> None:
     text = "".join(f"k{i}: {i}\n" for i in range(commonyaml._RESOLVED_MAX + 500))
     text += "long" * 40 + ": 1\n"
     loaded = commonyaml.load(text, _Loader, 64)
     assert loaded is not None and loaded["k0"] == 0
-    assert len(commonyaml._RESOLVED) <= commonyaml._RESOLVED_MAX
-    assert "long" * 40 not in commonyaml._RESOLVED
+    remembered = commonyaml._RESOLVED[_Loader]
+    assert len(remembered) <= commonyaml._RESOLVED_MAX
+    assert "long" * 40 not in remembered
+    # Full of one document's values, it still learns the next document's keys.
+    assert commonyaml.load("fresh_key: yes\n", _Loader, 64) == {"fresh_key": True}
+    assert "fresh_key" in remembered
+
+
+class _NoBooleans(_Loader):
+    """A loader for which `yes` is text, as in YAML 1.2."""
+
+
+_NoBooleans.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+
+def test_what_is_remembered_belongs_to_one_loader_class() -> None:
+    assert commonyaml.load("a: yes\n", _NoBooleans, 64) == {"a": "yes"}
+    assert commonyaml.load("a: yes\n", _Loader, 64) == {"a": True}
+
+
+def test_text_that_is_not_unicode_takes_the_full_path() -> None:
+    assert commonyaml.load("a: \ud800\n", _Loader, 64) is None
+    with pytest.raises(DocumentError, match="invalid YAML"):
+        load_yaml("a: \ud800\n", Limits())
+
+
+def test_many_empty_values_are_not_mistaken_for_alias_expansion() -> None:
+    """Only what aliases add counts against the size limit, whichever path reads the text."""
+    limits = Limits(max_document_bytes=4096)
+    text = "{" + ",".join(f"k{i % 100}" for i in range(1000)) + ", x: '*&'}\n"
+    assert len(text) < limits.max_document_bytes
+    loaded = assert_builds_what_the_full_path_does(text, limits)
+    assert loaded is not None and len(loaded) == 101
 
 
 def test_a_repeated_key_keeps_its_first_place_and_its_last_value() -> None:
