@@ -4,7 +4,7 @@ import uuid
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import app.ingest.run
 import app.uploads.service
@@ -41,8 +41,10 @@ def assert_exact_json(response) -> dict:
     return report
 
 
-def test_report_of_an_upload_larger_than_a_batch_and_a_page(shared):
-    """1,201 documents: three batches of at most 500, two pages of at most 1,000."""
+def test_report_of_an_upload_larger_than_a_group_and_a_page(shared, monkeypatch):
+    """1,201 documents: groups of 600 written in batches of at most 500, two pages of at
+    most 1,000."""
+    monkeypatch.setattr(app.uploads.service, "GROUP", 600)
     assert app.ingest.run.BATCH == 500
     assert reports.PAGE == 1000
     client = shared.client()
@@ -84,8 +86,34 @@ def test_pages_join_into_one_report(shared, monkeypatch, count, atomic):
     assert again.content == response.content
 
 
-def test_results_are_stored_as_each_batch_is_done(shared, monkeypatch):
-    """Before each batch is ingested, the results of every earlier batch are rows already,
+def test_each_group_of_documents_is_written_in_one_transaction(shared, monkeypatch):
+    """1,201 documents in groups of 600: the pipeline writes a group of 600 in two batches
+    (500 and 100), and commits the group's articles once."""
+    monkeypatch.setattr(app.uploads.service, "GROUP", 600)
+    engine = shared.db.engine
+    commits: list[int] = []
+
+    def wrote(conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("INSERT INTO ARTICLES "):
+            conn.info["articles"] = conn.info.get("articles", 0) + 1
+
+    def committed(conn):
+        if conn.info.pop("articles", 0):
+            commits.append(1)
+
+    event.listen(engine, "before_cursor_execute", wrote)
+    event.listen(engine, "commit", committed)
+    try:
+        report = stored(upload(shared.client(), ("groups.zip", make_zip(members(1201)))))
+    finally:
+        event.remove(engine, "before_cursor_execute", wrote)
+        event.remove(engine, "commit", committed)
+    assert report["summary"]["created"] == 1201
+    assert len(commits) == 3
+
+
+def test_results_are_stored_as_each_group_is_done(shared, monkeypatch):
+    """Before each group is ingested, the results of every earlier group are rows already,
     and the unfinished upload has no report yet."""
     monkeypatch.setattr(app.ingest.run, "BATCH_BYTES", 1)
     seen: list[int] = []
