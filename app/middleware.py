@@ -178,9 +178,12 @@ class Cache:
             if not started:
                 started = True
                 if start["status"] == 200:
+                    start["headers"] += common
                     small = not message.get("more_body") and len(body) < GZIP_MINIMUM
-                    start["headers"] += [*common, _vary(small)]
-                await send({**start, "headers": list(start["headers"])})
+                    head = [*start["headers"], _vary(small)]
+                else:
+                    head = list(start["headers"])
+                await send({**start, "headers": head})
             size += len(body)
             # A body too large to keep is passed on uncollected: a streamed response (an
             # upload's report) then costs no memory for its length.
@@ -192,7 +195,7 @@ class Cache:
                 whole = b"".join(chunks)
                 # A hit sends the whole body at once: a streamed one may now be too small
                 # for the gzip middleware, which then leaves Vary alone.
-                kept = [*start["headers"][:-1], _vary(len(whole) < GZIP_MINIMUM)]
+                kept = [*start["headers"], _vary(len(whole) < GZIP_MINIMUM)]
                 self._keep(key, Entry(version, kept, whole))
 
         await self.app(scope, receive, capture)
