@@ -1,5 +1,6 @@
 """Providers and topics (§3.2): counts, averages, search, sort, cursors, detail, scoped lists."""
 
+import re
 from typing import Any
 
 import pytest
@@ -245,3 +246,35 @@ def test_scoped_listings_take_the_article_parameters(seeded):
         assert_problem(seeded.get(path, params={"sort": "relevance"}), 422, "sort")
     articles_cursor = listing(seeded, {"limit": "1"})["nextCursor"]
     assert_problem(seeded.get(space, params={"cursor": articles_cursor, "limit": "1"}), 400)
+
+
+@pytest.mark.parametrize(
+    "dirty", ["space%0D%0A", "space%0B", "%1Fspace", "%E2%80%A8space", "SPACE%C2%A0"]
+)
+def test_next_link_of_a_key_sent_with_whitespace_is_a_valid_header(seeded, dirty):
+    """The key matches once stripped; the Link repeats the path as sent, percent-encoded.
+
+    Repeated decoded, its CR/LF or control characters made the server drop the response,
+    and a character outside Latin-1 could not be encoded into the header at all.
+    """
+    space = "/v1/topics/space/articles"
+    first = seeded.get(space, params={"limit": "1"}).json()
+    second = seeded.get(space, params={"limit": "1", "cursor": first["nextCursor"]}).json()
+    response = seeded.get(f"/v1/topics/{dirty}/articles", params={"limit": "1"})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == first["items"]
+    link = response.headers["link"]
+    assert re.fullmatch(r'<http://testserver/v1/topics/[\x21-\x7e]+>; rel="next"', link), link
+    target = link[1 : link.index(">")].removeprefix("http://testserver")
+    assert target.startswith(f"/v1/topics/{dirty}/articles?")
+    assert seeded.get(target).json()["items"] == second["items"]
+
+
+@pytest.mark.parametrize("host", ["[", "]", "#x", "a b"])
+def test_next_link_with_an_odd_host_header_is_no_server_error(seeded, host):
+    """Starlette's URL parser raised on an unbalanced bracket in Host (a 500)."""
+    response = seeded.get(
+        "/v1/topics/space/articles", params={"limit": "1"}, headers={"host": host}
+    )
+    assert response.status_code == 200, response.text
+    assert re.fullmatch(r'<http://[\x21-\x7e]+>; rel="next"', response.headers["link"])

@@ -286,7 +286,11 @@ QUERY_TEXT = st.text(st.sampled_from("ac=&+%2F?#é \x7f"), max_size=12)
 def test_next_page_url_is_starlettes_include_query_params(
     path: str, pairs: list[tuple[str, str]], raw: str, cursor: str, host: str
 ) -> None:
-    """The Link header's URL is built without Starlette's URL round trip, to the same text."""
+    """The Link header's URL is built without Starlette's URL round trip, to the same text.
+
+    (Paths and hosts here hold only characters a URL may carry as they are; the others are
+    percent-encoded, where Starlette kept them: tests/test_catalog.py.)
+    """
     query = (urlencode(pairs) + raw).encode()
     request = Request({"type": "http", "method": "GET", "scheme": "http", "path": path,
                        "root_path": "", "query_string": query,
