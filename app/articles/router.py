@@ -211,8 +211,8 @@ _URL_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
 def next_page_url(request: Request, cursor: str) -> str:
     """The request's URL with `cursor` in place of any it had, moved last.
 
-    Starlette's `URL.include_query_params` re-parses the whole URL (33 us here; this takes
-    14, a twentieth of a scoped listing in process), and keeps the decoded path as it is:
+    Starlette's `URL.include_query_params` re-parses the whole URL (20-33 us here; this
+    takes 15-17, percent-encoding included), and keeps the decoded path as it is:
     a key that matched after its surrounding whitespace was stripped (`%0D%0A`, `%1F`,
     `%E2%80%A8`) put control or non-Latin-1 characters in the header, which the server
     refused to send or could not encode. Such characters are percent-encoded instead.
