@@ -731,6 +731,17 @@ def main(argv: list[str] | None = None) -> int:
             f"\nDatasette hot front page *with* count: {ds_count['rps']:.1f} req/s, "
             f"p50 {ds_count['p50_ms']:.2f} ms (the table compares against _nocount)."
         )
+    if args.rounds > 1:
+        # Medians of each server can pair rounds the ratio never saw side by side.
+        per_round = []
+        for name, found in results["wrk"].items():
+            nd, ds = found.get("newsdesk"), found.get("datasette")
+            if nd and ds:
+                pairs = zip(nd["rounds_rps"], ds["rounds_rps"], strict=True)
+                ratios = [f"{a / b:.1f}" for a, b in pairs]
+                per_round.append(f"{name} {', '.join(ratios)}")
+        if per_round:
+            print("\nNewsdesk / Datasette in each round: " + "; ".join(per_round))
     checks = ", ".join(f"{k}: {v}" for k, v in results["checks"].items() if v)
     if checks:
         print(
