@@ -604,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         "`git archive COMMIT | tar -x -C DIR`",
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     harness.need_wrk()
     if not harness.DATASETTE.exists() and "datasette" in args.targets:
         sys.exit(f"Datasette is missing: python3 -m venv {harness.DATASETTE.parent.parent} && "
